@@ -1,0 +1,176 @@
+"""The S&OP workbook's layout, written down once: which tables sopxl owns and which ranges the user owns.
+
+Everything that touches a workbook reads this module: the template builder (``sop new``), the readers,
+the headless file refresh and the live Excel writer of the add-in. sopxl writes **only** the tables whose
+``owner`` is ``"sopxl"`` and their as-of stamp cells; user-owned tables (the Forecast grid) are read,
+never written, after the workbook has been created.
+
+Owned tables are long (one row per family or SKU and bucket) so that their columns never change when the
+horizon rolls: a refresh only changes the number of rows, and formulas, pivots and charts that refer to
+the table by name keep working.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Owner = Literal["sopxl", "user"]
+ColumnKind = Literal["text", "number", "money", "int", "months", "flag", "datetime"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: the header the user sees and the engine frame column it is filled from."""
+
+    header: str
+    field: str
+    kind: ColumnKind = "number"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """An Excel Table (ListObject) of the layout."""
+
+    sheet: str
+    name: str
+    owner: Owner
+    columns: tuple[Column, ...]
+    anchor: str = "A4"
+    """Top-left cell of the header row; rows 1-2 hold the sheet title and the ERP as-of stamp."""
+    stamp_cell: str | None = "A2"
+    """Cell holding the ERP as-of time of the data in this table (owned tables only)."""
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return tuple(c.header for c in self.columns)
+
+
+BUCKET = Column("Bucket", "bucket", "text")
+FAMILY = Column("Family", "family", "text")
+SKU = Column("SKU", "sku", "text")
+
+SETTINGS = TableSpec(
+    "Settings",
+    "tblSettings",
+    "sopxl",
+    (Column("Setting", "setting", "text"), Column("Value", "value", "text")),
+)
+"""Source, ERP as-of time, refresh time, horizon: written by sopxl at every refresh."""
+
+FORECAST_SHEET = "Forecast"
+FORECAST_TABLE = "tblForecast"
+FORECAST_KEY = FAMILY
+"""The Forecast grid is user-owned: ``Family`` then one column per month bucket (``YYYY-MM``).
+
+Its month columns depend on the horizon, so it is not a fixed :class:`TableSpec`; see
+:func:`forecast_spec`.
+"""
+
+DEMAND = TableSpec(
+    "Demand",
+    "tblDemand",
+    "sopxl",
+    (
+        SKU,
+        FAMILY,
+        BUCKET,
+        Column("Forecast", "forecast"),
+        Column("Open orders", "orders"),
+        Column("Demand", "demand"),
+    ),
+)
+
+SUPPLY = TableSpec(
+    "Supply",
+    "tblSupply",
+    "sopxl",
+    (
+        SKU,
+        FAMILY,
+        BUCKET,
+        Column("Purchase receipts", "receipts"),
+        Column("Production orders", "production"),
+        Column("Supply", "supply"),
+    ),
+)
+
+INVENTORY = TableSpec(
+    "Inventory",
+    "tblInventory",
+    "sopxl",
+    (
+        SKU,
+        FAMILY,
+        BUCKET,
+        Column("Opening inventory", "opening_inventory"),
+        Column("Demand", "demand"),
+        Column("Supply", "supply"),
+        Column("Projected inventory", "projected_inventory"),
+        Column("Safety stock", "safety_stock"),
+        Column("Below safety stock", "below_safety_stock", "flag"),
+        Column("Months of cover", "cover_months", "months"),
+    ),
+)
+
+PLAN = TableSpec(
+    "Plan",
+    "tblPlan",
+    "sopxl",
+    (
+        FAMILY,
+        BUCKET,
+        Column("Demand", "demand"),
+        Column("Supply", "supply"),
+        Column("Projected inventory", "projected_inventory"),
+        Column("Shortage units", "shortage_units"),
+        Column("Surplus units", "surplus_units"),
+        Column("Gap units", "gap_units"),
+        Column("Gap value", "gap_value", "money"),
+        Column("Months of cover", "cover_months", "months"),
+    ),
+)
+"""Family x bucket plan. Gap sign convention: negative = short, positive = surplus (see docs/definitions.md)."""
+
+TOP_GAPS = TableSpec(
+    "Summary",
+    "tblTopGaps",
+    "sopxl",
+    (
+        Column("Rank", "rank", "int"),
+        FAMILY,
+        BUCKET,
+        Column("Gap units", "gap_units"),
+        Column("Gap value", "gap_value", "money"),
+    ),
+)
+
+FAMILY_TOTALS = TableSpec(
+    "Summary",
+    "tblFamilyTotals",
+    "sopxl",
+    (FAMILY, Column("Demand", "demand"), Column("Supply", "supply"), Column("Gap value", "gap_value", "money")),
+    anchor="H4",
+    stamp_cell=None,
+)
+"""Horizon totals per family; feeds the Summary sheet's demand-vs-supply chart."""
+
+OWNED_TABLES: tuple[TableSpec, ...] = (SETTINGS, DEMAND, SUPPLY, INVENTORY, PLAN, TOP_GAPS, FAMILY_TOTALS)
+"""Every table sopxl writes at each refresh. Nothing else in a workbook is ever written by a refresh."""
+
+SHEET_ORDER: tuple[str, ...] = ("Summary", "Plan", FORECAST_SHEET, "Demand", "Supply", "Inventory", "Settings")
+TOP_GAP_ROWS = 10
+
+
+def forecast_spec(buckets: list[str]) -> TableSpec:
+    """The user-owned Forecast grid for a horizon's month buckets (past-due excluded)."""
+    columns = (FORECAST_KEY, *(Column(b, b) for b in buckets))
+    return TableSpec(FORECAST_SHEET, FORECAST_TABLE, "user", columns, stamp_cell=None)
+
+
+def owned_table(name: str) -> TableSpec:
+    """Look up an owned table by its Excel name."""
+    for spec in OWNED_TABLES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"{name!r} is not a sopxl-owned table")
