@@ -187,8 +187,7 @@ def _issues(entity: str, frame: pd.DataFrame, name: str, bad: pd.Series, message
     labels = _record_labels(entity, frame, rows)
     values = frame.loc[rows, name] if name in frame.columns else [None] * len(rows)
     return [
-        Issue(entity, row, label, name, message(value))
-        for row, label, value in zip(rows, labels, values, strict=True)
+        Issue(entity, row, label, name, message(value)) for row, label, value in zip(rows, labels, values, strict=True)
     ]
 
 
@@ -196,9 +195,10 @@ def _coerce(entity: str, frame: pd.DataFrame, rule: FieldRule) -> tuple[pd.Serie
     raw = frame[rule.name]
     missing = raw.isna() | (raw.astype(str).str.strip() == "") if raw.dtype == object else raw.isna()
     issues: list[Issue] = []
+    values: pd.Series
     if rule.kind in ("str", "choice"):
-        values = raw.where(~missing, "" if rule.default is None else rule.default).astype(str).str.strip()
-        values = values.where(~(missing & rule.nullable), None)  # type: ignore[call-overload]
+        fill = "" if rule.default is None else str(rule.default)
+        values = raw.where(~missing, fill).astype(str).str.strip()
         if rule.kind == "choice":
             bad = ~values.isin(rule.choices) & ~missing
             expected = ", ".join(rule.choices)
@@ -257,7 +257,8 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list
             if rule.required:
                 issues.append(Issue(entity, "-", "", rule.name, "column missing (required)"))
                 continue
-            frame = frame.assign(**{rule.name: rule.default})
+            frame = frame.copy()
+            frame[rule.name] = pd.Series([rule.default] * len(frame), index=frame.index, dtype=object)
         values, found = _coerce(entity, frame, rule)
         out[rule.name] = values
         issues += found
