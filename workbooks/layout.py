@@ -12,6 +12,7 @@ the table by name keep working.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,10 +41,25 @@ class TableSpec:
     """Top-left cell of the header row; rows 1-2 hold the sheet title and the ERP as-of stamp."""
     stamp_cell: str | None = "A2"
     """Cell holding the ERP as-of time of the data in this table (owned tables only)."""
+    frame: str | None = None
+    """Name of the engine ``Plan`` frame the table is filled from (``None``: built by the workbook code)."""
 
     @property
     def headers(self) -> tuple[str, ...]:
         return tuple(c.header for c in self.columns)
+
+
+LAYOUT_VERSION = 1
+"""Bumped whenever a sheet, table, header or anchor changes; written to Settings so a refresh can tell."""
+
+PAST_DUE = "PAST_DUE"
+"""Bucket label of everything due before the horizon starts; never a Forecast grid column."""
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def is_month_bucket(label: str) -> bool:
+    """True for a month bucket label ``YYYY-MM`` (the Forecast grid's column headers)."""
+    return _MONTH.fullmatch(label) is not None
 
 
 BUCKET = Column("Bucket", "bucket", "text")
@@ -79,6 +95,7 @@ DEMAND = TableSpec(
         Column("Open orders", "orders"),
         Column("Demand", "demand"),
     ),
+    frame="sku_plan",
 )
 
 SUPPLY = TableSpec(
@@ -93,6 +110,7 @@ SUPPLY = TableSpec(
         Column("Production orders", "production"),
         Column("Supply", "supply"),
     ),
+    frame="sku_plan",
 )
 
 INVENTORY = TableSpec(
@@ -111,6 +129,7 @@ INVENTORY = TableSpec(
         Column("Below safety stock", "below_safety_stock", "flag"),
         Column("Months of cover", "cover_months", "months"),
     ),
+    frame="sku_plan",
 )
 
 PLAN = TableSpec(
@@ -129,6 +148,7 @@ PLAN = TableSpec(
         Column("Gap value", "gap_value", "money"),
         Column("Months of cover", "cover_months", "months"),
     ),
+    frame="family_plan",
 )
 """Family x bucket plan. Gap sign convention: negative = short, positive = surplus (see docs/definitions.md)."""
 
@@ -143,22 +163,47 @@ TOP_GAPS = TableSpec(
         Column("Gap units", "gap_units"),
         Column("Gap value", "gap_value", "money"),
     ),
+    frame="top_gaps",
 )
 
 FAMILY_TOTALS = TableSpec(
     "Summary",
     "tblFamilyTotals",
     "sopxl",
-    (FAMILY, Column("Demand", "demand"), Column("Supply", "supply"), Column("Gap value", "gap_value", "money")),
+    (
+        FAMILY,
+        Column("Demand", "demand"),
+        Column("Supply", "supply"),
+        Column("Gap value", "gap_value", "money"),
+    ),
     anchor="H4",
     stamp_cell=None,
+    frame="family_totals",
 )
 """Horizon totals per family; feeds the Summary sheet's demand-vs-supply chart."""
 
 OWNED_TABLES: tuple[TableSpec, ...] = (SETTINGS, DEMAND, SUPPLY, INVENTORY, PLAN, TOP_GAPS, FAMILY_TOTALS)
 """Every table sopxl writes at each refresh. Nothing else in a workbook is ever written by a refresh."""
 
-SHEET_ORDER: tuple[str, ...] = ("Summary", "Plan", FORECAST_SHEET, "Demand", "Supply", "Inventory", "Settings")
+SHEET_ORDER: tuple[str, ...] = (
+    "Summary",
+    "Plan",
+    FORECAST_SHEET,
+    "Demand",
+    "Supply",
+    "Inventory",
+    "Settings",
+)
+SHEET_TITLES: dict[str, str] = {
+    "Summary": "S&OP summary: biggest gaps and demand vs supply per family",
+    "Plan": "Plan by family and month",
+    FORECAST_SHEET: "Forecast (units per family and month): type in the shaded cells",
+    "Demand": "Demand by SKU and month",
+    "Supply": "Supply by SKU and month",
+    "Inventory": "Projected inventory by SKU and month",
+    "Settings": "Settings written by sopxl",
+}
+"""Cell A1 of each sheet. Cosmetic: readers never rely on titles."""
 TOP_GAP_ROWS = 10
 
 

@@ -1,0 +1,304 @@
+"""Read an S&OP workbook back with python-calamine: the user's Forecast grid, owned tables, layout checks.
+
+Calamine reads the cached cell values straight from the file (fast, no Excel, no openpyxl round trip).
+Nothing a planner typed is dropped silently: every bad Forecast cell is reported with its sheet!cell,
+family, month and the rule it breaks, all at once so one fix-and-retry round is enough.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from python_calamine import CalamineTable, CalamineWorkbook, TableNotFound
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from .layout import (
+    FORECAST_KEY,
+    FORECAST_SHEET,
+    FORECAST_TABLE,
+    OWNED_TABLES,
+    SHEET_ORDER,
+    TableSpec,
+    is_month_bucket,
+)
+
+Cell = int | float | str | bool | dt.date | dt.datetime | dt.time | dt.timedelta
+FORECAST_RULE = "Forecast must be a number >= 0"
+
+
+class LayoutError(ValueError):
+    """The workbook no longer matches the layout contract (a sheet renamed, a table deleted...)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("the workbook does not match the sopxl layout:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass(frozen=True)
+class ForecastIssue:
+    """One bad Forecast entry: where it is (``Forecast!D7``), whose and which month, what is wrong."""
+
+    cell: str
+    family: str | None
+    month: str | None
+    message: str
+
+    def __str__(self) -> str:
+        about = [f"family {self.family!r}"] if self.family else []
+        about += [f"month {self.month}"] if self.month else []
+        where = f"{FORECAST_SHEET}!{self.cell}" + (f" ({', '.join(about)})" if about else "")
+        return f"{where}: {self.message}"
+
+
+class ForecastError(ValueError):
+    """Every bad entry of the Forecast grid, so the planner fixes them all in one go."""
+
+    def __init__(self, path: Path, issues: Sequence[ForecastIssue]) -> None:
+        self.issues = list(issues)
+        shown = "\n".join(f"  - {issue}" for issue in self.issues[:50])
+        more = f"\n  ... and {len(self.issues) - 50} more" if len(self.issues) > 50 else ""
+        super().__init__(
+            f"{len(self.issues)} invalid entr{'y' if len(self.issues) == 1 else 'ies'} "
+            f"in the Forecast grid of {path.name}:\n{shown}{more}"
+        )
+
+
+def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The Forecast grid as a long frame (``family``, ``bucket``, ``qty``); blank cells are qty 0.
+
+    The grid is found by its header row (first cell ``Family``) on the Forecast sheet, bounded by the
+    ``tblForecast`` table when it is still there, else by the sheet's used range.
+    """
+    file = Path(path)
+    with CalamineWorkbook.from_path(file, load_tables=True) as book:
+        if FORECAST_SHEET not in book.sheet_names:
+            raise LayoutError([_missing_sheet(FORECAST_SHEET, book.sheet_names)])
+        rows = book.get_sheet_by_name(FORECAST_SHEET).to_python(skip_empty_area=False)
+        table = _table(book, FORECAST_TABLE)
+    found = _find_header(rows, FORECAST_KEY.header)
+    if found is None:
+        raise LayoutError([f"sheet {FORECAST_SHEET!r} has no header row starting with {FORECAST_KEY.header!r}"])
+    header_row, key_col = found
+    last_row, last_col = len(rows) - 1, _last_header_col(rows[header_row], key_col)
+    on_grid = table is not None and table.sheet == FORECAST_SHEET and table.start == (header_row + 1, key_col)
+    if table is not None and on_grid and table.end:
+        last_row, last_col = table.end
+
+    issues: list[ForecastIssue] = []
+    months = _month_columns(rows[header_row], key_col, last_col, header_row, issues)
+    records: list[tuple[str, str, float]] = []
+    seen: dict[str, int] = {}
+    for r in range(header_row + 1, last_row + 1):
+        row = rows[r] if r < len(rows) else []
+        cells = {c: _at(row, c) for c in range(key_col, last_col + 1)}
+        family = _text(cells[key_col])
+        values = {c: v for c, v in cells.items() if c != key_col and not _blank(v)}
+        if not family:
+            if values:
+                issues.append(
+                    ForecastIssue(
+                        _ref(r, key_col),
+                        None,
+                        None,
+                        "forecast numbers in a row without a family; type the family name or clear the row",
+                    )
+                )
+            continue
+        if family in seen:
+            issues.append(
+                ForecastIssue(
+                    _ref(r, key_col),
+                    family,
+                    None,
+                    f"family appears twice (first in row {seen[family] + 1}); give each family one row",
+                )
+            )
+            continue
+        seen[family] = r
+        for c, month in months.items():
+            qty = _quantity(cells[c], ForecastIssue(_ref(r, c), family, month, ""), issues)
+            records.append((family, month, qty))
+    if issues:
+        raise ForecastError(file, issues)
+    frame = pd.DataFrame(records, columns=["family", "bucket", "qty"])
+    return frame.astype({"family": str, "bucket": str, "qty": float})
+
+
+def _quantity(value: Cell, where: ForecastIssue, issues: list[ForecastIssue]) -> float:
+    """A cell's forecast units, or 0 after recording why the cell is not a valid forecast."""
+    problem: str | None = None
+    if _blank(value):
+        return 0.0
+    if isinstance(value, bool):
+        problem = f"{'TRUE' if value else 'FALSE'} is not a number"
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            problem = f"{value} is not a finite number"
+        elif value < 0:
+            problem = f"{value:g} is negative"
+        else:
+            return float(value)
+    elif isinstance(value, str):
+        problem = f"text {value.strip()!r} is not a number"
+    else:
+        problem = f"a date/time ({value}) is not a number"
+    issues.append(ForecastIssue(where.cell, where.family, where.month, f"{problem}; {FORECAST_RULE}"))
+    return 0.0
+
+
+def _month_columns(
+    header: list[Cell], key_col: int, last_col: int, row: int, issues: list[ForecastIssue]
+) -> dict[int, str]:
+    """Sheet column -> month label; headers that are not months are reported, not skipped."""
+    months: dict[int, str] = {}
+    for c in range(key_col + 1, last_col + 1):
+        raw = _at(header, c)
+        month = _month_label(raw)
+        if month is None:
+            issues.append(
+                ForecastIssue(
+                    _ref(row, c),
+                    None,
+                    None,
+                    f"column header {_text(raw)!r} is not a month; month columns must be headed YYYY-MM (e.g. 2026-11)",
+                )
+            )
+        elif month in months.values():
+            first = next(k for k, v in months.items() if v == month)
+            issues.append(
+                ForecastIssue(_ref(row, c), None, month, f"month appears twice (first in {_ref(row, first)})")
+            )
+        else:
+            months[c] = month
+    return months
+
+
+def _month_label(value: Cell) -> str | None:
+    """``YYYY-MM`` text, or a first-of-month date (Excel turns a typed ``2026-11`` into one)."""
+    if isinstance(value, dt.date) and value.day == 1:
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, str) and is_month_bucket(value.strip()):
+        return value.strip()
+    return None
+
+
+def read_table(path: str | os.PathLike[str], spec: TableSpec) -> pd.DataFrame:
+    """An owned table's rows as a frame with the layout's field names and kind-appropriate dtypes.
+
+    Raises :class:`LayoutError` if the table is gone, moved to another sheet or its headers changed.
+    Fully blank rows (the placeholder row of an empty table) are skipped.
+    """
+    with CalamineWorkbook.from_path(Path(path), load_tables=True) as book:
+        table = _table(book, spec.name)
+        problem = _table_problem(spec, table)
+        if problem or table is None:
+            raise LayoutError([problem or f"table {spec.name} is missing"])
+        data = [row for row in table.to_python() if not all(_blank(v) for v in row)]
+    columns: dict[str, pd.Series] = {}
+    for j, column in enumerate(spec.columns):
+        raw = [row[j] if j < len(row) else "" for row in data]
+        if column.kind == "text":
+            columns[column.field] = pd.Series([_text(v) for v in raw], dtype=object)
+        elif column.kind == "flag":
+            columns[column.field] = pd.Series([None if _blank(v) else bool(v) for v in raw], dtype="boolean")
+        elif column.kind == "datetime":
+            columns[column.field] = pd.to_datetime(pd.Series([None if _blank(v) else v for v in raw]))
+        else:
+            numbers = pd.to_numeric(pd.Series([None if _blank(v) else v for v in raw], dtype=object))
+            columns[column.field] = numbers.astype("Int64" if column.kind == "int" else float)
+    return pd.DataFrame(columns)
+
+
+def check_layout(path: str | os.PathLike[str]) -> list[str]:
+    """Every way the workbook departs from the layout, in words a planner can act on; [] when fine."""
+    with CalamineWorkbook.from_path(Path(path), load_tables=True) as book:
+        problems = [_missing_sheet(s, book.sheet_names) for s in SHEET_ORDER if s not in book.sheet_names]
+        problems += [p for spec in OWNED_TABLES if (p := _table_problem(spec, _table(book, spec.name)))]
+        if FORECAST_SHEET in book.sheet_names:
+            rows = book.get_sheet_by_name(FORECAST_SHEET).to_python(skip_empty_area=False)
+            if _find_header(rows, FORECAST_KEY.header) is None:
+                problems.append(
+                    f"the {FORECAST_SHEET} sheet has no header row starting with "
+                    f"{FORECAST_KEY.header!r}: the forecast grid cannot be read"
+                )
+    return problems
+
+
+def require_layout(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`LayoutError` listing every problem :func:`check_layout` finds."""
+    problems = check_layout(path)
+    if problems:
+        raise LayoutError(problems)
+
+
+def _table_problem(spec: TableSpec, table: CalamineTable | None) -> str | None:
+    expected = list(spec.headers)
+    if table is None:
+        return (
+            f"table {spec.name} (sheet {spec.sheet!r}, headers {', '.join(expected)}) is missing: "
+            "it was deleted, renamed or converted to a plain range"
+        )
+    if table.sheet != spec.sheet:
+        return f"table {spec.name} is on sheet {table.sheet!r}, expected sheet {spec.sheet!r}"
+    found = [str(h) for h in table.columns]
+    if found == expected:
+        return None
+    missing = [h for h in expected if h not in found]
+    extra = [h for h in found if h not in expected]
+    parts = [f"missing column(s) {', '.join(map(repr, missing))}"] if missing else []
+    parts += [f"unexpected column(s) {', '.join(map(repr, extra))}"] if extra else []
+    parts = parts or ["columns are in a different order"]
+    return f"table {spec.name} on sheet {spec.sheet!r}: {'; '.join(parts)} (expected {', '.join(expected)})"
+
+
+def _table(book: CalamineWorkbook, name: str) -> CalamineTable | None:
+    try:
+        return book.get_table_by_name(name)
+    except TableNotFound:
+        return None
+
+
+def _missing_sheet(sheet: str, present: Sequence[str]) -> str:
+    return f"sheet {sheet!r} is missing (renamed or deleted?); the workbook has {', '.join(map(repr, present))}"
+
+
+def _find_header(rows: list[list[Cell]], key: str) -> tuple[int, int] | None:
+    """(row, column) of the first row whose first non-blank cell is ``key``."""
+    for r, row in enumerate(rows):
+        first = next((c for c, v in enumerate(row) if not _blank(v)), None)
+        if first is not None and _text(row[first]) == key:
+            return r, first
+    return None
+
+
+def _last_header_col(header: list[Cell], key_col: int) -> int:
+    """Last column of a contiguous header row (a blank header ends the grid when there is no table)."""
+    c = key_col
+    while c + 1 < len(header) and not _blank(header[c + 1]):
+        c += 1
+    return c
+
+
+def _at(row: list[Cell], col: int) -> Cell:
+    return row[col] if col < len(row) else ""
+
+
+def _blank(value: Cell) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Cell) -> str:
+    """Cell as text; a family typed as a number (``100``) reads ``"100"``, not ``"100.0"``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value).strip()
+
+
+def _ref(row: int, col: int) -> str:
+    return str(xl_rowcol_to_cell(row, col))

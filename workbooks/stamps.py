@@ -1,0 +1,80 @@
+"""What a workbook says about its own data: the ERP as-of stamp cells and the Settings table.
+
+The template builder and the refresh both write these, so the wording lives here once. A planner must
+always see how old the numbers are: every owned sheet carries the stamp in its ``stamp_cell`` (A2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import pandas as pd
+
+from .layout import LAYOUT_VERSION, PAST_DUE, SETTINGS
+
+NOT_REFRESHED = "ERP data: not refreshed yet (run a refresh to load the ERP)"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().astimezone().replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class WorkbookStamps:
+    """Where the data came from and how old it is.
+
+    ``erp_as_of`` is the ERP's own time of the snapshot (timezone-aware, so planners in other offices
+    read it right); ``None`` for a template that has never been refreshed.
+    """
+
+    source: str = "template"
+    erp_as_of: dt.datetime | None = None
+    refreshed_at: dt.datetime = field(default_factory=_now)
+    grain: str = "month"
+
+    def __post_init__(self) -> None:
+        for name in ("erp_as_of", "refreshed_at"):
+            value = getattr(self, name)
+            if value is not None and value.utcoffset() is None:
+                raise ValueError(f"WorkbookStamps.{name} must be timezone-aware, got {value!r}")
+
+
+def _minutes(value: dt.datetime) -> str:
+    """``2026-11-25 08:00 +01:00``: minutes are enough for a planner, the offset is not optional."""
+    text = value.strftime("%Y-%m-%d %H:%M %z")
+    return f"{text[:-2]}:{text[-2:]}"
+
+
+def stamp_text(stamps: WorkbookStamps) -> str:
+    """The as-of stamp, e.g. ``ERP data as of 2026-11-25 08:00 +01:00 (source: files:demo)``."""
+    if stamps.erp_as_of is None:
+        return f"{NOT_REFRESHED} (source: {stamps.source})"
+    return f"ERP data as of {_minutes(stamps.erp_as_of)} (source: {stamps.source})"
+
+
+def sopxl_version() -> str:
+    """The installed sopxl version, or ``unknown`` when running from a plain checkout."""
+    try:
+        return metadata.version("sopxl")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def settings_frame(stamps: WorkbookStamps, buckets: Sequence[str]) -> pd.DataFrame:
+    """The tblSettings rows (``setting``, ``value``; all text so Excel never reformats them)."""
+    months = [b for b in buckets if b != PAST_DUE]
+    rows = {
+        "source": stamps.source,
+        "erp_as_of": stamps.erp_as_of.isoformat() if stamps.erp_as_of else "",
+        "refreshed_at": stamps.refreshed_at.isoformat(),
+        "horizon_start": months[0] if months else "",
+        "horizon_periods": str(len(months)),
+        "grain": stamps.grain,
+        "sopxl_version": sopxl_version(),
+        "layout_version": str(LAYOUT_VERSION),
+    }
+    fields = [c.field for c in SETTINGS.columns]
+    return pd.DataFrame({fields[0]: list(rows), fields[1]: list(rows.values())})

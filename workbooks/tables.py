@@ -1,0 +1,38 @@
+"""Turn an engine :class:`~sop_functions.plan.Plan` into the frames of the workbook's owned tables.
+
+The one place that knows how a plan becomes owned-table frames, so that the template builder, the
+headless refresh and the live Excel writer all write the same thing. Which plan frame feeds which table
+is the layout's ``TableSpec.frame``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from sop_functions.plan import Plan
+
+from . import layout
+from .stamps import WorkbookStamps, settings_frame
+
+
+def plan_stamps(plan: Plan, refreshed_at: dt.datetime | None = None) -> WorkbookStamps:
+    """The provenance a plan's tables carry: the ERP's clock, not the refresh time, is the as-of."""
+    now = refreshed_at or dt.datetime.now().astimezone().replace(microsecond=0)
+    return WorkbookStamps(source=plan.source, erp_as_of=plan.as_of, refreshed_at=now, grain=plan.horizon.grain)
+
+
+def plan_tables(plan: Plan, stamps: WorkbookStamps) -> dict[str, pd.DataFrame]:
+    """Owned table name -> frame with exactly that table's layout fields, in layout order."""
+    out: dict[str, pd.DataFrame] = {layout.SETTINGS.name: settings_frame(stamps, plan.horizon.labels)}
+    for spec in layout.OWNED_TABLES:
+        if spec.frame is None:
+            continue
+        frame: pd.DataFrame = getattr(plan, spec.frame)
+        fields = [c.field for c in spec.columns]
+        missing = [f for f in fields if f not in frame.columns]
+        if missing:
+            raise KeyError(f"engine output {spec.frame} lacks {missing} needed by {spec.name}")
+        out[spec.name] = frame.loc[:, fields].reset_index(drop=True)
+    return out

@@ -1,0 +1,298 @@
+"""Build a new S&OP workbook (``sop new``) from the layout contract, with xlsxwriter.
+
+Everything here is driven by :mod:`workbooks.layout`: sheets, table names, headers, anchors and number
+formats come from it, so a layout change needs no change here. The builder writes a file once; later
+refreshes patch only the owned tables, which is why every owned range is a real Excel Table.
+
+Safety: ERP strings are always written as text (``strings_to_formulas`` off, ``write_string``), so a
+family called ``=cmd|' /C calc'!A0`` is a harmless label. NaN and infinite numbers (e.g. months of cover
+with no demand) are written as **blank** cells: a blank reads as "no finite value" to a planner, keeps
+SUM/AVERAGE over the column working, and never produces an error cell or a broken file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.utility import xl_cell_to_rowcol
+
+from .forecast_grid import forecast_grid_frame
+from .layout import (
+    FAMILY_TOTALS,
+    FORECAST_SHEET,
+    OWNED_TABLES,
+    PAST_DUE,
+    PLAN,
+    SETTINGS,
+    SHEET_ORDER,
+    SHEET_TITLES,
+    TOP_GAP_ROWS,
+    TOP_GAPS,
+    Column,
+    TableSpec,
+    forecast_spec,
+    is_month_bucket,
+)
+from .stamps import WorkbookStamps, settings_frame, stamp_text
+from .styles import TABLE_STYLE, Formats, column_width
+
+MAX_TEXT = 32_767
+"""Excel's cell text limit."""
+LAST_ROW = 1_048_575
+"""Last worksheet row (0-based): conditional formats reach it so they still cover a refreshed, longer table."""
+FORECAST_RULE = "Forecast must be a number >= 0"
+
+
+def new_workbook(
+    path: str | os.PathLike[str],
+    buckets: list[str],
+    families: list[str],
+    forecast: pd.DataFrame | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    stamps: WorkbookStamps | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a new S&OP workbook and return its path.
+
+    ``buckets`` are the horizon's bucket labels (``PAST_DUE`` then ``YYYY-MM``); ``families`` are the
+    Forecast grid rows; ``forecast`` (``family``, ``bucket``, ``qty``) prefills the grid; ``tables`` maps
+    owned Excel table names (``tblPlan``...) to frames whose columns are the layout fields (extra columns
+    are ignored; missing tables are written empty). Refuses to replace an existing file unless
+    ``overwrite``: a planner's workbook must never be clobbered by a typo.
+    """
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
+    stamps = stamps or WorkbookStamps()
+    months = _month_buckets(buckets)
+    frames = _owned_frames(tables or {}, stamps, buckets)
+    grid = forecast_grid_frame(months, families, forecast)
+
+    tmp = target.with_name(f".~{target.stem}.{os.getpid()}.tmp.xlsx")
+    workbook = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
+    try:
+        fmts = Formats(workbook)
+        sheets = {name: workbook.add_worksheet(name) for name in SHEET_ORDER}
+        for name, sheet in sheets.items():
+            sheet.write_string(0, 0, SHEET_TITLES[name], fmts.title)
+        stamp = stamp_text(stamps)
+        extents: dict[str, tuple[int, int]] = {}
+        for spec in OWNED_TABLES:
+            sheet = sheets[spec.sheet]
+            if spec.stamp_cell:
+                sheet.write_string(spec.stamp_cell, stamp, fmts.stamp)
+            extents[spec.name] = write_table(sheet, spec, frames[spec.name], fmts)
+            if spec.sheet not in ("Summary", "Settings"):
+                _freeze_keys(sheet, spec)
+        _forecast_sheet(sheets[FORECAST_SHEET], forecast_spec(months), grid, fmts)
+        _plan_gap_colours(sheets[PLAN.sheet], fmts)
+        _summary_charts(workbook, sheets[TOP_GAPS.sheet], extents)
+    except BaseException:
+        workbook.close()  # release xlsxwriter's temp files; the half-built file is deleted below
+        raise
+    else:
+        workbook.close()
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _month_buckets(buckets: Sequence[str]) -> list[str]:
+    """The Forecast grid's month columns; anything that is neither a month nor PAST_DUE is a caller bug."""
+    bad = [b for b in buckets if b != PAST_DUE and not is_month_bucket(str(b))]
+    if bad:
+        raise ValueError(f"bucket labels must be {PAST_DUE!r} or YYYY-MM, got {bad}")
+    months = [b for b in buckets if b != PAST_DUE]
+    if len(set(months)) != len(months):
+        raise ValueError(f"duplicate bucket labels in {months}")
+    return months
+
+
+def _owned_frames(
+    tables: Mapping[str, pd.DataFrame], stamps: WorkbookStamps, buckets: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """One frame per owned table, checked against the layout; absent tables become empty frames."""
+    known = {spec.name: spec for spec in OWNED_TABLES}
+    unknown = sorted(set(tables) - set(known))
+    if unknown:
+        raise ValueError(f"not sopxl-owned tables: {unknown}; owned tables are {sorted(known)}")
+    frames: dict[str, pd.DataFrame] = {}
+    for name, spec in known.items():
+        fields = [c.field for c in spec.columns]
+        frame = tables.get(name)
+        if frame is None:
+            frame = settings_frame(stamps, buckets) if spec is SETTINGS else pd.DataFrame(columns=fields)
+        missing = [f for f in fields if f not in frame.columns]
+        if missing:
+            raise ValueError(f"frame for {name} lacks column(s) {missing} (needs {fields})")
+        if spec is TOP_GAPS and len(frame) > TOP_GAP_ROWS:
+            raise ValueError(f"{name} holds at most {TOP_GAP_ROWS} rows, got {len(frame)}")
+        frames[name] = frame
+    return frames
+
+
+def write_table(
+    sheet: Any, spec: TableSpec, frame: pd.DataFrame, fmts: Formats, *, user_input: bool = False
+) -> tuple[int, int]:
+    """Write ``frame`` as the Excel Table ``spec`` and return its (first, last) 0-based data rows.
+
+    An empty frame still gets one blank data row: Excel rejects a table with a header and no body.
+    The Top gaps table always has ``TOP_GAP_ROWS`` rows so the Summary chart's range is fixed.
+    """
+    header_row, first_col = xl_cell_to_rowcol(spec.anchor)
+    rows = TOP_GAP_ROWS if spec is TOP_GAPS else max(len(frame), 1)
+    first, last = header_row + 1, header_row + rows
+    columns = [
+        {"header": c.header, "format": fmts.cell(c.kind, user_input=user_input and c.kind != "text")}
+        for c in spec.columns
+    ]
+    sheet.add_table(
+        header_row,
+        first_col,
+        last,
+        first_col + len(spec.columns) - 1,
+        {"name": spec.name, "columns": columns, "style": TABLE_STYLE},
+    )
+    for j, column in enumerate(spec.columns):
+        values = frame[column.field].tolist()
+        fmt = columns[j]["format"]
+        longest = 0
+        for i in range(rows):
+            value = values[i] if i < len(values) else None
+            try:
+                longest = max(longest, _write_cell(sheet, first + i, first_col + j, value, column, fmt))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{spec.name} row {i + 1}, column {column.header!r}: {exc}") from exc
+        sheet.set_column(first_col + j, first_col + j, column_width(column, longest))
+    return first, last
+
+
+def _write_cell(sheet: Any, row: int, col: int, value: Any, column: Column, fmt: Any) -> int:
+    """Write one value by column kind; return its text length (for column widths)."""
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+        sheet.write_blank(row, col, None, fmt)
+        return 0
+    if column.kind == "text":
+        text = (value if isinstance(value, str) else str(value))[:MAX_TEXT]
+        sheet.write_string(row, col, text, fmt)
+        return len(text)
+    if column.kind == "flag":
+        if not isinstance(value, (bool, int)) or value not in (0, 1):
+            raise ValueError(f"flag must be True/False, got {value!r}")
+        sheet.write_boolean(row, col, bool(value), fmt)
+        return 5
+    if column.kind == "datetime":
+        stamp = pd.Timestamp(value)
+        sheet.write_datetime(row, col, stamp.tz_localize(None).to_pydatetime(), fmt)
+        return 16
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"expected a number, got text {value!r}")
+    number = float(value)
+    if math.isfinite(number):
+        sheet.write_number(row, col, number, fmt)
+    else:
+        sheet.write_blank(row, col, None, fmt)
+    return 0
+
+
+def _freeze_keys(sheet: Any, spec: TableSpec) -> None:
+    """Keep the header row and the leading key columns (SKU/Family/Bucket) in view while scrolling."""
+    header_row, first_col = xl_cell_to_rowcol(spec.anchor)
+    keys = next((i for i, c in enumerate(spec.columns) if c.kind != "text"), len(spec.columns))
+    sheet.freeze_panes(header_row + 1, first_col + keys)
+
+
+def _forecast_sheet(sheet: Any, spec: TableSpec, grid: pd.DataFrame, fmts: Formats) -> None:
+    """The user-owned grid: shaded input cells, validation that rejects negatives and text."""
+    sheet.write_string(1, 0, "Units per family and month. Blank = no forecast. Add families as new rows.", fmts.stamp)
+    first, last = write_table(sheet, spec, grid, fmts, user_input=True)
+    header_row, first_col = xl_cell_to_rowcol(spec.anchor)
+    sheet.freeze_panes(header_row + 1, first_col + 1)
+    if len(spec.columns) > 1:
+        sheet.data_validation(
+            first,
+            first_col + 1,
+            last,
+            first_col + len(spec.columns) - 1,
+            {
+                "validate": "decimal",
+                "criteria": ">=",
+                "value": 0,
+                "ignore_blank": True,
+                "input_title": "Forecast (units)",
+                "input_message": "A number >= 0. Leave blank for no forecast.",
+                "error_title": "Invalid forecast",
+                "error_message": FORECAST_RULE,
+                "error_type": "stop",
+            },
+        )
+
+
+def _column_index(spec: TableSpec, field: str) -> int:
+    """Absolute 0-based sheet column of a table field."""
+    _, first_col = xl_cell_to_rowcol(spec.anchor)
+    return int(first_col) + [c.field for c in spec.columns].index(field)
+
+
+def _plan_gap_colours(sheet: Any, fmts: Formats) -> None:
+    """Red for shortages (gap < 0), green for surplus (> 0), down to the last row so it survives refreshes."""
+    header_row, _ = xl_cell_to_rowcol(PLAN.anchor)
+    for field in ("gap_units", "gap_value"):
+        col = _column_index(PLAN, field)
+        for criteria, fmt in (("<", fmts.short), (">", fmts.surplus)):
+            sheet.conditional_format(
+                header_row + 1,
+                col,
+                LAST_ROW,
+                col,
+                {"type": "cell", "criteria": criteria, "value": 0, "format": fmt},
+            )
+
+
+def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, int]]) -> None:
+    """Native charts fed from the Summary tables' sheet ranges (Excel redraws them on every refresh)."""
+    name = sheet.get_name()
+    header_row, _ = xl_cell_to_rowcol(FAMILY_TOTALS.anchor)
+    chart_col = _column_index(FAMILY_TOTALS, FAMILY_TOTALS.columns[-1].field) + 2
+
+    first, last = extents[FAMILY_TOTALS.name]
+    family = _column_index(FAMILY_TOTALS, "family")
+    totals = workbook.add_chart({"type": "column"})
+    for field in ("demand", "supply"):
+        col = _column_index(FAMILY_TOTALS, field)
+        totals.add_series(
+            {
+                "name": [name, header_row, col],
+                "categories": [name, first, family, last, family],
+                "values": [name, first, col, last, col],
+            }
+        )
+    totals.set_title({"name": "Demand vs supply per family"})
+    totals.set_y_axis({"num_format": "#,##0"})
+    sheet.insert_chart(header_row, chart_col, totals, {"x_scale": 1.4, "y_scale": 1.2})
+
+    first, last = extents[TOP_GAPS.name]
+    gap_header, _ = xl_cell_to_rowcol(TOP_GAPS.anchor)
+    family, bucket = _column_index(TOP_GAPS, "family"), _column_index(TOP_GAPS, "bucket")
+    value = _column_index(TOP_GAPS, "gap_value")
+    gaps = workbook.add_chart({"type": "bar"})
+    gaps.add_series(
+        {
+            "name": [name, gap_header, value],
+            "categories": [name, first, min(family, bucket), last, max(family, bucket)],
+            "values": [name, first, value, last, value],
+        }
+    )
+    gaps.set_title({"name": f"Top {TOP_GAP_ROWS} gaps (value)"})
+    gaps.set_y_axis({"reverse": True})
+    gaps.set_x_axis({"num_format": "#,##0"})
+    gaps.set_legend({"none": True})
+    sheet.insert_chart(header_row + 18, chart_col, gaps, {"x_scale": 1.4, "y_scale": 1.2})
