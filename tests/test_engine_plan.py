@@ -97,7 +97,7 @@ def test_weekly_plan_past_due_beyond_and_cumulative_gaps() -> None:
     assert list(sku["projected_inventory"]) == [-1.0, -4.0, -8.0]
     assert list(sku["shortage_units"]) == [1.0, 4.0, 8.0]  # cumulative backlog
     assert list(sku["gap_value"]) == [-10.0, -40.0, -80.0]  # x unit price 10
-    assert list(plan.top_gaps["bucket"].astype(str)) == ["2026-W49", "2026-W48", "PAST_DUE"]
+    assert list(plan.top_gaps["bucket"].astype(str)) == ["2026-W49"]  # one row per family, its worst bucket
     totals = plan.family_totals.iloc[0]
     assert (totals["demand"], totals["supply"], totals["gap_value"]) == (13.0, 0.0, -80.0)  # end bucket
     beyond = plan.beyond_horizon.set_index("entity")
