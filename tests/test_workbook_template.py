@@ -3,12 +3,9 @@ the raw zip parts, and LibreOffice headless."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import re
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
+from tests.libreoffice import libreoffice_values, requires_libreoffice
 from workbooks import layout
 from workbooks.reader import check_layout, read_forecast, read_table
 from workbooks.stamps import WorkbookStamps
@@ -314,36 +312,9 @@ def test_refuses_to_overwrite_and_rejects_bad_input(tmp_path: Path) -> None:
 
 # --- LibreOffice headless: an independent application opens the file and exports every sheet's values.
 
-CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
-RECALC_ON_LOAD = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">
-<value>0</value></prop></item>
-</oor:items>
-"""
-
-
-def libreoffice_values(xlsx: Path, workdir: Path) -> dict[str, list[list[str]]]:
-    """Every sheet's values as LibreOffice computes them (temp profile that recalculates on load)."""
-    soffice = shutil.which("soffice")
-    assert soffice
-    profile = workdir / "lo-profile"
-    (profile / "user").mkdir(parents=True, exist_ok=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ON_LOAD)
-    out = workdir / "csv"
-    cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", CSV_FILTER]
-    done = subprocess.run([*cmd, "--outdir", str(out), str(xlsx)], capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr
-    sheets = {}
-    for sheet in layout.SHEET_ORDER:
-        with open(out / f"{xlsx.stem}-{sheet}.csv", newline="", encoding="utf-8") as f:
-            sheets[sheet] = list(csv.reader(f))
-    return sheets
-
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice headless (soffice) is not installed")
+@requires_libreoffice
 def test_libreoffice_opens_the_workbook_and_reads_the_values(book: Path, tmp_path: Path) -> None:
     sheets = libreoffice_values(book, tmp_path)
     for spec in layout.OWNED_TABLES:

@@ -1,0 +1,140 @@
+"""The ``sop`` command line: build, plan, refresh and demo the S&OP workbook.
+
+Errors print as one clear message and a non-zero exit code; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from . import pipeline
+from .report import gap_table, gaps_json
+
+app = typer.Typer(
+    name="sop",
+    help="sopxl: Sales & Operations Planning in the Excel workbook your team already uses.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False}
+T = TypeVar("T")
+
+SourceOption = Annotated[
+    str,
+    typer.Option("--source", "-s", help="An ERP export folder (CSV/xlsx), or 'tryton' for the sop.toml profile."),
+]
+MonthsOption = Annotated[int, typer.Option("--months", min=1, max=60, help="Horizon length in months.")]
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    """sopxl: Sales & Operations Planning in the Excel workbook your team already uses."""
+    _state["debug"] = debug
+
+
+def _fail(exc: BaseException) -> None:
+    if _state["debug"]:
+        raise exc
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body; known failures become one clear message and exit code 1."""
+    try:
+        return fn()
+    except typer.Exit:
+        raise
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
+        _fail(exc)
+        raise AssertionError("unreachable") from exc
+
+
+@contextmanager
+def step(description: str) -> Iterator[None]:
+    """A transient spinner with elapsed time for work that may take over a second."""
+    quiet = not sys.stderr.isatty()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    ) as progress:
+        progress.add_task(description, total=None)
+        yield
+
+
+@app.command()
+def new(
+    path: Annotated[Path, typer.Argument(help="Workbook to create (.xlsx).")],
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Fill it from this source.")] = None,
+    months: MonthsOption = 18,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Create a new S&OP workbook (optionally filled from a source)."""
+
+    def run() -> None:
+        with step("building workbook"):
+            pipeline.new_workbook(path, source=source, months=months, force=force)
+        console.print(f"created {path}")
+
+    guarded(run)
+
+
+@app.command()
+def plan(
+    source: SourceOption,
+    workbook: Annotated[
+        Path | None, typer.Option("--workbook", "-w", help="Read the sales forecast from this workbook.")
+    ] = None,
+    months: MonthsOption = 18,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many gaps to show.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Compute the plan and print the largest gaps (most money short first)."""
+
+    def run() -> None:
+        with step("loading snapshot and planning"):
+            result = pipeline.plan_from_source(source, workbook=workbook, months=months)
+        if as_json:
+            sys.stdout.write(json.dumps(gaps_json(result, top), indent=2) + "\n")
+        else:
+            console.print(gap_table(result, top))
+
+    guarded(run)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo export and workbook.")] = Path("demo"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the demo manufacturer.")] = 7,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many gaps to show.")] = 10,
+) -> None:
+    """Generate a demo manufacturer, build demo/SOP.xlsx from it and print the top gaps."""
+
+    def run() -> Any:
+        with step("generating demo manufacturer"):
+            folder = pipeline.write_demo_export(out / "erp-export", seed=seed)
+        with step("building and filling the S&OP workbook"):
+            book, result = pipeline.demo_workbook(folder, out / "SOP.xlsx")
+        console.print(gap_table(result, top))
+        console.print(f"workbook: [bold]{book}[/]  (ERP as of {result.as_of.isoformat(timespec='minutes')})")
+
+    guarded(run)
+
+
+# Command groups of other modules register themselves here (one line each).

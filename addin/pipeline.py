@@ -1,0 +1,103 @@
+"""The jobs behind the CLI (and later the ribbon): source -> snapshot -> plan -> workbook.
+
+Kept apart from :mod:`addin.cli` so that commands stay thin and every job is callable from Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from connectors.demo_data import write_export_folder
+from connectors.files import read_export_folder
+from sop_functions.buckets import PAST_DUE, Horizon
+from sop_functions.plan import Plan, build_plan
+from sop_functions.snapshot import Snapshot
+from workbooks import template
+from workbooks.reader import read_forecast
+from workbooks.tables import plan_stamps, plan_tables
+
+FORECAST_FILE = "forecast.csv"
+
+
+def load_snapshot(source: str) -> Snapshot:
+    """Resolve ``--source``: an export folder today; ERP profiles from sop.toml as connectors land."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return read_export_folder(path)
+    raise ValueError(f"unknown source {source!r}: expected an ERP export folder (it does not exist or is not a folder)")
+
+
+def read_forecast_csv(path: Path) -> pd.DataFrame:
+    """A family x month forecast file (columns ``family, bucket, qty``), as the demo export writes it."""
+    frame = pd.read_csv(path, dtype={"family": str, "bucket": str}, keep_default_na=False)
+    missing = {"family", "bucket", "qty"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: forecast file lacks column(s) {', '.join(sorted(missing))}")
+    return frame[["family", "bucket", "qty"]]
+
+
+def forecast_for(source: str, workbook: Path | None) -> pd.DataFrame:
+    """The sales forecast: the workbook's Forecast grid, else the export's forecast.csv, else none."""
+    if workbook is not None:
+        return read_forecast(workbook)
+    candidate = Path(source) / FORECAST_FILE
+    if candidate.is_file():
+        return read_forecast_csv(candidate)
+    return pd.DataFrame(columns=["family", "bucket", "qty"])
+
+
+def in_horizon(forecast: pd.DataFrame, horizon: Horizon) -> pd.DataFrame:
+    """Drop forecast months that have rolled out of the horizon (last cycle's months are history now)."""
+    return forecast[forecast["bucket"].astype(str).isin(horizon.buckets)]
+
+
+def plan_from_source(source: str, *, workbook: Path | None = None, months: int = 18) -> Plan:
+    snapshot = load_snapshot(source)
+    horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
+    return build_plan(snapshot, in_horizon(forecast_for(source, workbook), horizon), horizon)
+
+
+def families_of(snapshot: Snapshot) -> list[str]:
+    return sorted(snapshot.items["family"].unique().tolist())
+
+
+def new_workbook(path: Path, *, source: str | None, months: int = 18, force: bool = False) -> Path:
+    """``sop new``: an empty template, or one filled from a source (its forecast.csv prefills the grid)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise ValueError(f"{path}: a workbook path must end in .xlsx")
+    if source is None:
+        horizon = Horizon.from_as_of(pd.Timestamp.today().normalize(), periods=months)
+        return template.new_workbook(path, horizon.labels, [], overwrite=force)
+    snapshot = load_snapshot(source)
+    horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
+    forecast = in_horizon(forecast_for(source, None), horizon)
+    plan = build_plan(snapshot, forecast, horizon)
+    stamps = plan_stamps(plan)
+    return template.new_workbook(
+        path,
+        horizon.labels,
+        families_of(snapshot),
+        forecast=forecast,
+        tables=plan_tables(plan, stamps),
+        stamps=stamps,
+        overwrite=force,
+    )
+
+
+def write_demo_export(folder: Path, *, seed: int = 7) -> Path:
+    return write_export_folder(folder, seed=seed)
+
+
+def demo_workbook(export: Path, book: Path) -> tuple[Path, Plan]:
+    """Build the demo workbook from the export, then plan from the workbook's own Forecast grid.
+
+    Planning from the grid (not from forecast.csv) is the real loop: what the sales team typed is what the
+    plan uses.
+    """
+    new_workbook(book, source=str(export), force=True)
+    return book, plan_from_source(str(export), workbook=book)
+
+
+__all__ = ["PAST_DUE", "demo_workbook", "load_snapshot", "new_workbook", "plan_from_source"]
