@@ -1,0 +1,118 @@
+"""Reading one CSV or spreadsheet file into a raw table: headers as written, one row per data row.
+
+The table's index is the row number a person sees when opening the file (header = row 1). CSV cells
+stay text; spreadsheet cells keep calamine's types (numbers, dates, text). Problems are appended to
+``issues`` and the read returns ``None``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook
+
+from .errors import FileIssue
+from .mapping import EntityOptions
+from .values import cell_text
+
+CSV_SUFFIXES = (".csv",)
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+DELIMITERS = (",", ";", "\t", "|")
+_BAD_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _decode(data: bytes, encoding: str | None, name: str, issues: list[FileIssue]) -> str | None:
+    for candidate in (encoding,) if encoding else ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    tried = encoding or "UTF-8 or cp1252 (Windows-1252)"
+    issues.append(FileIssue(name, f"cannot decode the text as {tried}; set encoding in mapping.toml"))
+    return None
+
+
+def _sniff_delimiter(text: str) -> str:
+    header = text.lstrip("\r\n").split("\n", 1)[0]
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _rows_indexed(frame: pd.DataFrame, first_row: int, typed: bool) -> pd.DataFrame:
+    """Index = the row number as seen in the file; blank rows are dropped (the numbering keeps the gap)."""
+    frame.index = pd.RangeIndex(first_row, first_row + len(frame))
+    blank = pd.Series(True, index=frame.index)
+    for _, column in frame.items():
+        text = column.map(cell_text) if typed else column
+        blank &= text.str.strip().eq("")
+    return frame[~blank]
+
+
+def read_csv(path: Path, options: EntityOptions, issues: list[FileIssue]) -> pd.DataFrame | None:
+    """Every cell as text, so that parsing errors can quote the value exactly as written."""
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        issues.append(FileIssue(name, f"cannot read the file: {exc.strerror or exc}"))
+        return None
+    text = _decode(data, options.encoding, name, issues)
+    if text is None:
+        return None
+    if not text.strip():
+        issues.append(FileIssue(name, "empty file (expected a header row)"))
+        return None
+    sep = options.delimiter or _sniff_delimiter(text)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
+                skip_blank_lines=False, index_col=False, engine="c",
+            )  # fmt: skip
+    except pd.errors.ParserError as exc:
+        match = _BAD_LINE.search(str(exc))
+        if match:
+            expected, line, saw = (int(g) for g in match.groups())
+            issues.append(FileIssue(name, f"{saw} values but the header has {expected} columns", line))
+        else:
+            issues.append(FileIssue(name, f"cannot parse the CSV: {exc}"))
+        return None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        issues.append(FileIssue(name, "more values than the header has columns", 2))
+        return None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return _rows_indexed(frame, 2, typed=False)
+
+
+def read_sheet(path: Path, entity: str, options: EntityOptions, issues: list[FileIssue]) -> pd.DataFrame | None:
+    """The sheet ``options.sheet``, else the one named like the entity, else the first; values typed."""
+    name = path.name
+    try:
+        with CalamineWorkbook.from_path(str(path)) as book:
+            sheets = book.sheet_names
+            wanted = options.sheet or next((s for s in sheets if s.strip().lower() == entity), sheets[0])
+            if wanted not in sheets:
+                issues.append(FileIssue(name, f"no sheet {wanted!r} (sheets: {', '.join(sheets)})"))
+                return None
+            rows = book.get_sheet_by_name(wanted).to_python(skip_empty_area=False)
+    except (CalamineError, OSError, ValueError, IndexError) as exc:
+        issues.append(FileIssue(name, f"cannot read the spreadsheet: {exc}"))
+        return None
+    filled = [i for i, row in enumerate(rows) if any(cell_text(v).strip() for v in row)]
+    if not filled:
+        issues.append(FileIssue(name, f"empty sheet {wanted!r} (expected a header row)"))
+        return None
+    top = filled[0]
+    width = max(len(row) for row in rows)
+    body = [list(row) + [""] * (width - len(row)) for row in rows[top + 1 :]]
+    headers = [cell_text(v).strip() for v in rows[top]] + [""] * (width - len(rows[top]))
+    frame = pd.DataFrame(body, columns=pd.RangeIndex(width), dtype=object)
+    frame.columns = pd.Index(headers)
+    keep = [i for i, h in enumerate(headers) if h or frame.iloc[:, i].map(cell_text).str.strip().any()]
+    return _rows_indexed(frame.iloc[:, keep], top + 2, typed=True)
