@@ -1,0 +1,49 @@
+"""Table (ListObject) parts: move a table's ``ref`` (and its autoFilter/sortState) and create new ones.
+
+Existing table parts are edited as text, changing only the ``ref`` attribute values, so everything else a
+user set on the table (style, banding, filters, column formats, extensions) is preserved byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .refs import make_range, parse_range
+from .xmlsafe import START_TAG, attr_re, esc_attr
+
+_REF = attr_re("ref")
+
+
+def _set_ref(text: str, element: str, ref: str) -> str:
+    pattern = re.compile(r"<(?:[\w.-]+:)?" + element + r"\b" + START_TAG + ">")
+
+    def swap(m: re.Match[str]) -> str:
+        return _REF.sub(lambda a: f'{a.group(1)}"{ref}"', m.group(0), count=1)
+
+    return pattern.sub(swap, text)
+
+
+def update_table_xml(xml: bytes, new_ref: str) -> bytes:
+    """The table part with its range, autoFilter range and sortState range moved to ``new_ref``."""
+    text = xml.decode("utf-8")
+    text = _set_ref(text, "table", new_ref)
+    text = _set_ref(text, "autoFilter", new_ref)
+    r1, c1, r2, c2 = parse_range(new_ref)
+    text = _set_ref(text, "sortState", make_range(r1 + 1, c1, r2, c2))
+    return text.encode("utf-8")
+
+
+def new_table_xml(table_id: int, name: str, ref: str, headers: tuple[str, ...], ns_main: str) -> bytes:
+    """A fresh table part (header row + data rows, autoFilter, a plain banded style)."""
+    cols = "".join(f'<tableColumn id="{i}" name="{esc_attr(h)}"/>' for i, h in enumerate(headers, start=1))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<table xmlns="{ns_main}" id="{table_id}" name="{esc_attr(name)}" '
+        f'displayName="{esc_attr(name)}" ref="{ref}" totalsRowShown="0">'
+        f'<autoFilter ref="{ref}"/><tableColumns count="{len(headers)}">{cols}</tableColumns>'
+        '<tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" showLastColumn="0" '
+        'showRowStripes="1" showColumnStripes="0"/></table>'
+    ).encode()
+
+
+__all__ = ["new_table_xml", "update_table_xml"]
