@@ -137,4 +137,69 @@ def demo(
     guarded(run)
 
 
+BackupsOption = Annotated[int, typer.Option("--backups", min=0, help="Timestamped backups to keep.")]
+
+
+@app.command()
+def refresh(
+    path: Annotated[Path, typer.Argument(help="The S&OP workbook to refresh in place (.xlsx/.xlsm).")],
+    source: SourceOption,
+    months: MonthsOption = 18,
+    backups: BackupsOption = 5,
+) -> None:
+    """Refresh a workbook on disk: rewrite only sopxl's tables; your sheets and the Forecast grid stay as they are.
+
+    Refuses while the file is open in Excel or LibreOffice. A backup is kept beside it in sopxl-backups/.
+    """
+
+    def run() -> None:
+        with step(f"refreshing {path.name}"):
+            outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
+        rows = ", ".join(f"{name} {count:,}" for name, count in outcome.report.rows.items())
+        console.print(f"refreshed {path} in {outcome.report.seconds:.1f} s: {rows}")
+        if outcome.report.backup:
+            console.print(f"backup: {outcome.report.backup}")
+        if outcome.families_without_forecast:
+            console.print(
+                "[yellow]note:[/] no Forecast row for "
+                + ", ".join(outcome.families_without_forecast)
+                + " (their demand is open orders only; add rows to the Forecast grid)"
+            )
+        console.print(gap_table(outcome.plan, 10))
+
+    guarded(run)
+
+
+@app.command()
+def attach(
+    path: Annotated[Path, typer.Argument(help="Your existing workbook (.xlsx/.xlsm).")],
+    source: SourceOption,
+    months: MonthsOption = 18,
+    backups: BackupsOption = 5,
+) -> None:
+    """Adopt the workbook your team already has: add sopxl's sheets and tables, then refresh them.
+
+    Nothing of yours is renamed or rewritten; where a sheet name is taken, sopxl's becomes "Plan (sopxl)".
+    """
+
+    def run() -> None:
+        with step(f"attaching sopxl to {path.name}"):
+            report = pipeline.attach_workbook(path, source=source, months=months, backups=backups)
+        added = ", ".join(report.tables_added) or "nothing (already attached)"
+        console.print(f"attached: {added}")
+        renamed = {k: v for k, v in report.sheets.items() if k != v}
+        for wanted, used in renamed.items():
+            console.print(f"  sheet {wanted!r} was taken: sopxl's is {used!r}")
+        with step(f"refreshing {path.name}"):
+            outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
+        console.print(f"refreshed {path}; type your forecast into the Forecast grid and run `sop refresh` again")
+        console.print(gap_table(outcome.plan, 10))
+
+    guarded(run)
+
+
 # Command groups of other modules register themselves here (one line each).
+
+from addin import supply_commands  # noqa: E402
+
+supply_commands.register(app)

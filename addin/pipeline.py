@@ -5,18 +5,21 @@ Kept apart from :mod:`addin.cli` so that commands stay thin and every job is cal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from connectors.demo_data import write_export_folder
 from connectors.files import read_export_folder
-from sop_functions.buckets import PAST_DUE, Horizon
+from sop_functions.buckets import Horizon
 from sop_functions.plan import Plan, build_plan
 from sop_functions.snapshot import Snapshot
 from workbooks import template
-from workbooks.reader import read_forecast
+from workbooks.reader import read_forecast, require_layout
+from workbooks.stamps import stamp_text
 from workbooks.tables import plan_stamps, plan_tables
+from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
 
 FORECAST_FILE = "forecast.csv"
 
@@ -100,4 +103,37 @@ def demo_workbook(export: Path, book: Path) -> tuple[Path, Plan]:
     return book, plan_from_source(str(export), workbook=book)
 
 
-__all__ = ["PAST_DUE", "demo_workbook", "load_snapshot", "new_workbook", "plan_from_source"]
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What a refresh did, for the CLI and the ribbon to report."""
+
+    plan: Plan
+    report: RefreshReport
+    families_without_forecast: list[str]
+
+
+def refresh_workbook(path: Path, *, source: str, months: int = 18, backups: int = 5) -> RefreshOutcome:
+    """``sop refresh``: pull the source, plan with the workbook's own Forecast grid, rewrite owned tables only.
+
+    The Forecast grid (user-owned) is read, never written; everything else in the file stays byte-identical.
+    """
+    if not path.is_file():
+        raise ValueError(f"{path}: no such workbook (create one with `sop new` or adopt yours with `sop attach`)")
+    require_layout(path)
+    snapshot = load_snapshot(source)
+    horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
+    forecast = in_horizon(read_forecast(path), horizon)
+    plan = build_plan(snapshot, forecast, horizon)
+    stamps = plan_stamps(plan)
+    report = refresh_file(path, plan_tables(plan, stamps), stamp_text(stamps), backups=backups)
+    missing = sorted(set(families_of(snapshot)) - set(forecast["family"]))
+    return RefreshOutcome(plan, report, missing)
+
+
+def attach_workbook(path: Path, *, source: str, months: int = 18, backups: int = 5) -> AttachReport:
+    """``sop attach``: add sopxl's sheets and tables to a team's existing workbook, touching nothing of theirs."""
+    if not path.is_file():
+        raise ValueError(f"{path}: no such workbook")
+    snapshot = load_snapshot(source)
+    horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
+    return attach(path, horizon.buckets, families_of(snapshot), backups=backups)

@@ -131,9 +131,17 @@ def test_forecast_layout_problems(tmp_path: Path) -> None:
     no_header = grid(tmp_path / "h.xlsx", ["Product", "2026-11"], [["Pumps", 1]], table=False)
     with pytest.raises(LayoutError, match="sheet 'Forecast' has no header row starting with 'Family'"):
         read_forecast(no_header)
-    path = new_workbook(tmp_path / "plan.xlsx", BUCKETS, ["Pumps"])
+    forecast = pd.DataFrame({"family": ["Pumps"], "bucket": ["2026-12"], "qty": [7.0]})
+    path = new_workbook(tmp_path / "plan.xlsx", BUCKETS, ["Pumps"], forecast)
     wb = openpyxl.load_workbook(path)
-    wb["Forecast"].title = "My forecast"
+    wb["Forecast"].title = "My forecast"  # the grid is found by its table name, on any sheet
+    wb.save(path)
+    assert read_forecast(path).query("qty > 0").to_dict("list") == {
+        "family": ["Pumps"],
+        "bucket": ["2026-12"],
+        "qty": [7.0],
+    }
+    del wb["My forecast"].tables["tblForecast"]
     wb.save(path)
     with pytest.raises(LayoutError) as err:
         read_forecast(path)
@@ -183,10 +191,7 @@ def test_check_layout_names_what_changed(tmp_path: Path) -> None:
     del wb["Supply"].tables["tblSupply"]
     wb["Forecast"]["A4"] = "Product"
     wb.save(path)
-    assert check_layout(path) == [
-        "sheet 'Demand' is missing (renamed or deleted?); the workbook has 'Summary', 'Plan', 'Forecast', "
-        "'Demand (old)', 'Supply', 'Inventory', 'Settings'",
-        "table tblDemand is on sheet 'Demand (old)', expected sheet 'Demand'",
+    assert check_layout(path) == [  # the renamed Demand sheet is fine: tables are found by name
         "table tblSupply (sheet 'Supply', headers SKU, Family, Bucket, Purchase receipts, Production orders, "
         "Supply) is missing: it was deleted, renamed or converted to a plain range",
         "table tblPlan on sheet 'Plan': missing column(s) 'Gap value'; unexpected column(s) 'Gap EUR' "
@@ -194,9 +199,10 @@ def test_check_layout_names_what_changed(tmp_path: Path) -> None:
         "Gap units, Gap value, Months of cover)",
         "the Forecast sheet has no header row starting with 'Family': the forecast grid cannot be read",
     ]
+    assert read_table(path, layout.DEMAND).empty
     with pytest.raises(LayoutError, match=r"table tblSupply .* is missing"):
         read_table(path, layout.SUPPLY)
     with pytest.raises(LayoutError, match="missing column"):
         read_table(path, layout.PLAN)
-    with pytest.raises(LayoutError, match=r"sheet 'Demand' is missing"):
+    with pytest.raises(LayoutError, match=r"table tblSupply .* is missing"):
         require_layout(path)

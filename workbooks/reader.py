@@ -23,17 +23,20 @@ from .layout import (
     FORECAST_SHEET,
     FORECAST_TABLE,
     OWNED_TABLES,
-    SHEET_ORDER,
     TableSpec,
     is_month_bucket,
 )
+from .xlsx import errors as xlsx_errors
 
 Cell = int | float | str | bool | dt.date | dt.datetime | dt.time | dt.timedelta
 FORECAST_RULE = "Forecast must be a number >= 0"
 
 
-class LayoutError(ValueError):
-    """The workbook no longer matches the layout contract (a sheet renamed, a table deleted...)."""
+class LayoutError(xlsx_errors.LayoutError):
+    """The workbook no longer matches the layout contract (a table deleted, headers changed...).
+
+    The same exception type as the refresh's, so callers catch one; this one lists every problem.
+    """
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
@@ -72,21 +75,24 @@ class ForecastError(ValueError):
 def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The Forecast grid as a long frame (``family``, ``bucket``, ``qty``); blank cells are qty 0.
 
-    The grid is found by its header row (first cell ``Family``) on the Forecast sheet, bounded by the
-    ``tblForecast`` table when it is still there, else by the sheet's used range.
+    The grid is found by its header row (first cell ``Family``) on the sheet holding the ``tblForecast``
+    table (tables are found by name, so a renamed sheet or one that ``sop attach`` had to call
+    ``Forecast (sopxl)`` still works), else on the Forecast sheet; bounded by the table when it is still
+    there, else by the sheet's used range.
     """
     file = Path(path)
     with CalamineWorkbook.from_path(file, load_tables=True) as book:
-        if FORECAST_SHEET not in book.sheet_names:
-            raise LayoutError([_missing_sheet(FORECAST_SHEET, book.sheet_names)])
-        rows = book.get_sheet_by_name(FORECAST_SHEET).to_python(skip_empty_area=False)
         table = _table(book, FORECAST_TABLE)
+        sheet = table.sheet if table is not None else FORECAST_SHEET
+        if sheet not in book.sheet_names:
+            raise LayoutError([_missing_sheet(FORECAST_SHEET, book.sheet_names)])
+        rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
     found = _find_header(rows, FORECAST_KEY.header)
     if found is None:
-        raise LayoutError([f"sheet {FORECAST_SHEET!r} has no header row starting with {FORECAST_KEY.header!r}"])
+        raise LayoutError([f"sheet {sheet!r} has no header row starting with {FORECAST_KEY.header!r}"])
     header_row, key_col = found
     last_row, last_col = len(rows) - 1, _last_header_col(rows[header_row], key_col)
-    on_grid = table is not None and table.sheet == FORECAST_SHEET and table.start == (header_row + 1, key_col)
+    on_grid = table is not None and table.start == (header_row + 1, key_col)
     if table is not None and on_grid and table.end:
         last_row, last_col = table.end
 
@@ -191,7 +197,7 @@ def _month_label(value: Cell) -> str | None:
 def read_table(path: str | os.PathLike[str], spec: TableSpec) -> pd.DataFrame:
     """An owned table's rows as a frame with the layout's field names and kind-appropriate dtypes.
 
-    Raises :class:`LayoutError` if the table is gone, moved to another sheet or its headers changed.
+    Raises :class:`LayoutError` if the table is gone or its headers changed (it may be on any sheet).
     Fully blank rows (the placeholder row of an empty table) are skipped.
     """
     with CalamineWorkbook.from_path(Path(path), load_tables=True) as book:
@@ -216,15 +222,21 @@ def read_table(path: str | os.PathLike[str], spec: TableSpec) -> pd.DataFrame:
 
 
 def check_layout(path: str | os.PathLike[str]) -> list[str]:
-    """Every way the workbook departs from the layout, in words a planner can act on; [] when fine."""
+    """Every way the workbook departs from the layout, in words a planner can act on; [] when fine.
+
+    Owned tables are found by name on whatever sheet holds them: the table names are the contract.
+    """
     with CalamineWorkbook.from_path(Path(path), load_tables=True) as book:
-        problems = [_missing_sheet(s, book.sheet_names) for s in SHEET_ORDER if s not in book.sheet_names]
-        problems += [p for spec in OWNED_TABLES if (p := _table_problem(spec, _table(book, spec.name)))]
-        if FORECAST_SHEET in book.sheet_names:
-            rows = book.get_sheet_by_name(FORECAST_SHEET).to_python(skip_empty_area=False)
+        problems = [p for spec in OWNED_TABLES if (p := _table_problem(spec, _table(book, spec.name)))]
+        forecast = _table(book, FORECAST_TABLE)
+        sheet = forecast.sheet if forecast is not None else FORECAST_SHEET
+        if sheet not in book.sheet_names:
+            problems.append(_missing_sheet(FORECAST_SHEET, book.sheet_names))
+        else:
+            rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
             if _find_header(rows, FORECAST_KEY.header) is None:
                 problems.append(
-                    f"the {FORECAST_SHEET} sheet has no header row starting with "
+                    f"the {sheet} sheet has no header row starting with "
                     f"{FORECAST_KEY.header!r}: the forecast grid cannot be read"
                 )
     return problems
@@ -244,8 +256,6 @@ def _table_problem(spec: TableSpec, table: CalamineTable | None) -> str | None:
             f"table {spec.name} (sheet {spec.sheet!r}, headers {', '.join(expected)}) is missing: "
             "it was deleted, renamed or converted to a plain range"
         )
-    if table.sheet != spec.sheet:
-        return f"table {spec.name} is on sheet {table.sheet!r}, expected sheet {spec.sheet!r}"
     found = [str(h) for h in table.columns]
     if found == expected:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from sop_functions.plan import Plan
@@ -23,8 +24,22 @@ def plan_stamps(plan: Plan, refreshed_at: dt.datetime | None = None) -> Workbook
     return WorkbookStamps(source=plan.source, erp_as_of=plan.as_of, refreshed_at=now, grain=plan.horizon.grain)
 
 
+def _blank_infinities(frame: pd.DataFrame) -> pd.DataFrame:
+    """+/-inf (e.g. cover with no demand ahead) becomes a blank cell in every writer, never ``#NUM!``."""
+    numeric = frame.select_dtypes(include="number").columns
+    if len(numeric) == 0:
+        return frame
+    out = frame.copy()
+    out[numeric] = out[numeric].replace([np.inf, -np.inf], np.nan)
+    return out
+
+
 def plan_tables(plan: Plan, stamps: WorkbookStamps) -> dict[str, pd.DataFrame]:
-    """Owned table name -> frame with exactly that table's layout fields, in layout order."""
+    """Owned table name -> frame with exactly that table's layout fields, in layout order.
+
+    Bucket labels become plain text and infinities blanks, so the template builder, the file refresh and
+    the live Excel writer all write the same cells.
+    """
     out: dict[str, pd.DataFrame] = {layout.SETTINGS.name: settings_frame(stamps, plan.horizon.labels)}
     for spec in layout.OWNED_TABLES:
         if spec.frame is None:
@@ -34,5 +49,10 @@ def plan_tables(plan: Plan, stamps: WorkbookStamps) -> dict[str, pd.DataFrame]:
         missing = [f for f in fields if f not in frame.columns]
         if missing:
             raise KeyError(f"engine output {spec.frame} lacks {missing} needed by {spec.name}")
-        out[spec.name] = frame.loc[:, fields].reset_index(drop=True)
+        table = frame.loc[:, fields].reset_index(drop=True)
+        if "bucket" in table.columns:
+            table["bucket"] = table["bucket"].astype(str)
+        if spec.name == layout.TOP_GAPS.name:  # fixed height: the Summary chart's range never moves
+            table = table.reindex(range(layout.TOP_GAP_ROWS))
+        out[spec.name] = _blank_infinities(table)
     return out
