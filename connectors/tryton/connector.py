@@ -1,0 +1,52 @@
+"""The Tryton connector: settings in, validated snapshot out (incremental by default)."""
+
+from __future__ import annotations
+
+from sop_functions.snapshot import Snapshot
+
+from .settings import TrytonSettings
+from .sync import SyncCache, SyncReport, sync
+from .transport import TrytonTransport
+
+
+class TrytonConnector:
+    """``TrytonConnector(settings).snapshot()``: read a Tryton server into a :class:`Snapshot`.
+
+    The first call (or ``full=True``) reads everything; later calls read only what changed since the last
+    successful sync (state in ``settings.cache_file``). ``last_report`` tells what was fetched.
+    """
+
+    def __init__(self, settings: TrytonSettings) -> None:
+        self.settings = settings
+        self.last_report: SyncReport | None = None
+
+    def transport(self) -> TrytonTransport:
+        s = self.settings
+        return TrytonTransport(
+            s.url,
+            s.database,
+            s.user,
+            s.password.get_secret_value(),
+            timeout=s.timeout,
+            page_size=s.page_size,
+            ca_bundle=s.ca_bundle,
+        )
+
+    def cache(self) -> SyncCache:
+        s = self.settings
+        return SyncCache(s.cache_file, identity=f"{s.url}|{s.database}|{s.user}")
+
+    def snapshot(self, full: bool = False) -> Snapshot:
+        transport = self.transport()
+        try:
+            snapshot, self.last_report = sync(
+                transport,
+                self.cache(),
+                full=full,
+                overlap_seconds=self.settings.sync_overlap_seconds,
+                default_lead_time_days=self.settings.default_lead_time_days,
+                source_name=f"tryton:{self.settings.database}",
+            )
+        finally:
+            transport.close()
+        return snapshot
