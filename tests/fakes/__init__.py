@@ -1,0 +1,1 @@
+"""Protocol-faithful local fakes of ERP APIs, all fed from :mod:`tests.fakes.dataset`."""
