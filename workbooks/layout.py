@@ -49,8 +49,11 @@ class TableSpec:
         return tuple(c.header for c in self.columns)
 
 
-LAYOUT_VERSION = 1
-"""Bumped whenever a sheet, table, header or anchor changes; written to Settings so a refresh can tell."""
+LAYOUT_VERSION = 2
+"""Bumped whenever a sheet, table, header or anchor changes; written to Settings so a refresh can tell.
+
+2: the supply-planning sheets (Capacity, Finance, Scenarios: :data:`PLANNING_TABLES` and the user-owned
+:data:`CAPACITY_INPUT` and :data:`SCENARIO_INPUTS`); the core sheets and tables are unchanged."""
 
 PAST_DUE = "PAST_DUE"
 """Bucket label of everything due before the horizon starts; never a Forecast grid column."""
@@ -205,6 +208,184 @@ SHEET_TITLES: dict[str, str] = {
 }
 """Cell A1 of each sheet. Cosmetic: readers never rely on titles."""
 TOP_GAP_ROWS = 10
+
+
+WORK_CENTER = Column("Work center", "work_center", "text")
+SCENARIO = Column("Scenario", "scenario", "text")
+
+CAPACITY_SHEET = "Capacity"
+CAPACITY_INPUT = TableSpec(
+    CAPACITY_SHEET,
+    "tblCapacity",
+    "user",
+    (WORK_CENTER, Column("Hours per month", "hours_per_month")),
+    stamp_cell=None,
+)
+"""User-owned: available hours per work center and month, used where the ERP holds none (Tryton)."""
+
+CAPACITY_LOAD = TableSpec(
+    CAPACITY_SHEET,
+    "tblCapacityLoad",
+    "sopxl",
+    (
+        WORK_CENTER,
+        Column("Name", "name", "text"),
+        BUCKET,
+        Column("Load hours", "load_hours"),
+        Column("Available hours", "available_hours"),
+        Column("Overload %", "overload_pct", "months"),
+    ),
+    anchor="D4",
+)
+"""Rough-cut load per work center x month. Overload % = (load / available - 1) x 100: positive = overloaded."""
+
+CAPACITY_PEAK = TableSpec(
+    CAPACITY_SHEET,
+    "tblCapacityPeak",
+    "sopxl",
+    (
+        WORK_CENTER,
+        Column("Peak load hours", "peak_load_hours"),
+        Column("Available hours", "available_hours"),
+        Column("Peak overload %", "peak_overload_pct", "months"),
+        Column("Overloaded months", "overloaded_months", "int"),
+    ),
+    anchor="L4",
+    stamp_cell=None,
+)
+"""One row per work center: its worst month; feeds the Summary sheet's capacity chart."""
+
+MATERIAL_SHORTAGES = TableSpec(
+    CAPACITY_SHEET,
+    "tblMaterialShortages",
+    "sopxl",
+    (
+        Column("Component", "component", "text"),
+        Column("First short month", "first_short_bucket", "text"),
+        Column("Short units", "short_units"),
+        Column("Lead time days", "lead_time_days", "int"),
+        Column("Within lead time", "within_lead_time", "flag"),
+        Column("Used by", "parents", "text"),
+    ),
+    anchor="R4",
+    stamp_cell=None,
+)
+"""Components the plan runs short of: within their lead time first (too late to order)."""
+
+FINANCE = TableSpec(
+    "Finance",
+    "tblFinance",
+    "sopxl",
+    (
+        FAMILY,
+        BUCKET,
+        Column("Served units", "served_units"),
+        Column("Revenue", "revenue", "money"),
+        Column("COGS", "cogs", "money"),
+        Column("Gross margin", "gross_margin", "money"),
+        Column("Inventory value", "inventory_value", "money"),
+        Column("Shortage value", "shortage_value", "money"),
+        Column("Gap value", "gap_value", "money"),
+    ),
+)
+"""Money per family x month (docs/supply.md); gap value negative = short, as in tblPlan."""
+
+FINANCE_TOTALS = TableSpec(
+    "Finance",
+    "tblFinanceTotals",
+    "sopxl",
+    (
+        FAMILY,
+        Column("Revenue", "revenue", "money"),
+        Column("COGS", "cogs", "money"),
+        Column("Gross margin", "gross_margin", "money"),
+        Column("Inventory value (end)", "inventory_value", "money"),
+        Column("Gap value (end)", "gap_value", "money"),
+    ),
+    anchor="L4",
+    stamp_cell=None,
+)
+"""Horizon totals per family; feeds the Summary sheet's revenue and margin chart."""
+
+SCENARIO_INPUTS = TableSpec(
+    "Scenarios",
+    "tblScenarioInputs",
+    "user",
+    (
+        SCENARIO,
+        Column("Change", "change", "text"),
+        Column("Applies to", "applies_to", "text"),
+        Column("Change %", "change_pct"),
+    ),
+    stamp_cell=None,
+)
+"""User-owned what-ifs, one change per row; rows with the same Scenario name form one scenario.
+Change: ``Demand`` (Applies to: a family or ``*``), ``Capacity`` (a work center or ``*``), ``Lost supplier``
+(a supplier name; Change % ignored). Change % in percent points: 10 = +10 %, -20 = -20 %."""
+
+SCENARIOS = TableSpec(
+    "Scenarios",
+    "tblScenarios",
+    "sopxl",
+    (
+        SCENARIO,
+        FAMILY,
+        Column("Demand", "demand"),
+        Column("Served units", "served_units"),
+        Column("Revenue", "revenue", "money"),
+        Column("Gross margin", "gross_margin", "money"),
+        Column("Shortage units (end)", "shortage_units", "number"),
+        Column("Gap value (end)", "gap_value", "money"),
+        Column("Inventory value (end)", "inventory_value", "money"),
+        Column("Gap value vs base", "gap_value_vs_base", "money"),
+    ),
+    anchor="F4",
+)
+"""Base and every scenario side by side, per family, over the horizon."""
+
+SCENARIO_CAPACITY = TableSpec(
+    "Scenarios",
+    "tblScenarioCapacity",
+    "sopxl",
+    (
+        SCENARIO,
+        WORK_CENTER,
+        Column("Peak load hours", "peak_load_hours"),
+        Column("Peak overload %", "peak_overload_pct", "months"),
+        Column("Overloaded months", "overloaded_months", "int"),
+    ),
+    anchor="Q4",
+    stamp_cell=None,
+)
+
+PLANNING_TABLES: tuple[TableSpec, ...] = (
+    CAPACITY_LOAD,
+    CAPACITY_PEAK,
+    MATERIAL_SHORTAGES,
+    FINANCE,
+    FINANCE_TOTALS,
+    SCENARIOS,
+    SCENARIO_CAPACITY,
+)
+"""sopxl-owned supply-planning tables (layout 2), written by ``sop new`` with planning and by the supply
+commands. Kept apart from :data:`OWNED_TABLES` so workbooks made before layout 2 still refresh."""
+PLANNING_INPUTS: tuple[TableSpec, ...] = (CAPACITY_INPUT, SCENARIO_INPUTS)
+"""User-owned supply-planning inputs: read, never written after the workbook is created."""
+PLANNING_SHEET_ORDER: tuple[str, ...] = (CAPACITY_SHEET, "Finance", "Scenarios")
+"""Sheets added after :data:`SHEET_ORDER` when a workbook has the supply-planning sheets."""
+SHEET_TITLES |= {
+    CAPACITY_SHEET: "Capacity: hours per work center (type in the shaded cells) and the plan's load",
+    "Finance": "Finance: revenue, COGS, margin, inventory and gap value per family and month",
+    "Scenarios": "Scenarios: what-ifs (type in the shaded cells) compared with the base plan",
+}
+
+
+def planning_table(name: str) -> TableSpec:
+    """Look up a supply-planning table (owned or input) by its Excel name."""
+    for spec in (*PLANNING_TABLES, *PLANNING_INPUTS):
+        if spec.name == name:
+            return spec
+    raise KeyError(f"{name!r} is not a supply-planning table")
 
 
 def forecast_spec(buckets: list[str]) -> TableSpec:

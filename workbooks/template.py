@@ -24,11 +24,18 @@ from xlsxwriter.utility import xl_cell_to_rowcol
 
 from .forecast_grid import forecast_grid_frame
 from .layout import (
+    CAPACITY_INPUT,
+    CAPACITY_PEAK,
     FAMILY_TOTALS,
+    FINANCE_TOTALS,
     FORECAST_SHEET,
     OWNED_TABLES,
     PAST_DUE,
     PLAN,
+    PLANNING_INPUTS,
+    PLANNING_SHEET_ORDER,
+    PLANNING_TABLES,
+    SCENARIO_INPUTS,
     SETTINGS,
     SHEET_ORDER,
     SHEET_TITLES,
@@ -58,6 +65,7 @@ def new_workbook(
     stamps: WorkbookStamps | None = None,
     *,
     overwrite: bool = False,
+    planning: Mapping[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write a new S&OP workbook and return its path.
 
@@ -66,6 +74,11 @@ def new_workbook(
     owned Excel table names (``tblPlan``...) to frames whose columns are the layout fields (extra columns
     are ignored; missing tables are written empty). Refuses to replace an existing file unless
     ``overwrite``: a planner's workbook must never be clobbered by a typo.
+
+    ``planning`` (layout 2) adds the supply-planning sheets (Capacity, Finance, Scenarios) after the core
+    ones, with a capacity and a finance chart on Summary: it maps supply-planning table names (owned ones
+    and the user inputs ``tblCapacity`` / ``tblScenarioInputs``, to prefill them) to frames; missing
+    tables are written empty. ``None`` (the default) builds the core workbook only.
     """
     target = Path(path)
     if target.exists() and not overwrite:
@@ -74,6 +87,7 @@ def new_workbook(
     months = _month_buckets(buckets)
     frames = _owned_frames(tables or {}, stamps, buckets)
     grid = forecast_grid_frame(months, families, forecast)
+    extra = _planning_frames(planning) if planning is not None else None
 
     tmp = target.with_name(f".~{target.stem}.{os.getpid()}.tmp.xlsx")
     workbook = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
@@ -94,6 +108,8 @@ def new_workbook(
         _forecast_sheet(sheets[FORECAST_SHEET], forecast_spec(months), grid, fmts)
         _plan_gap_colours(sheets[PLAN.sheet], fmts)
         _summary_charts(workbook, sheets[TOP_GAPS.sheet], extents)
+        if extra is not None:
+            _planning_sheets(workbook, sheets[TOP_GAPS.sheet], extra, fmts, stamp)
     except BaseException:
         workbook.close()  # release xlsxwriter's temp files; the half-built file is deleted below
         raise
@@ -296,3 +312,85 @@ def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, 
     gaps.set_x_axis({"num_format": "#,##0"})
     gaps.set_legend({"none": True})
     sheet.insert_chart(header_row + 18, chart_col, gaps, {"x_scale": 1.4, "y_scale": 1.2})
+
+
+# --- supply-planning sheets (layout 2) ---------------------------------------------------------------
+
+
+def _planning_frames(planning: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """One frame per supply-planning table (owned and input), checked against the layout."""
+    specs = {spec.name: spec for spec in (*PLANNING_TABLES, *PLANNING_INPUTS)}
+    unknown = sorted(set(planning) - set(specs))
+    if unknown:
+        raise ValueError(f"not supply-planning tables: {unknown}; they are {sorted(specs)}")
+    frames: dict[str, pd.DataFrame] = {}
+    for name, spec in specs.items():
+        fields = [c.field for c in spec.columns]
+        frame = planning.get(name)
+        if frame is None:
+            frame = pd.DataFrame(columns=fields)
+        missing = [f for f in fields if f not in frame.columns]
+        if missing:
+            raise ValueError(f"frame for {name} lacks column(s) {missing} (needs {fields})")
+        frames[name] = frame
+    return frames
+
+
+def _planning_sheets(
+    workbook: Any, summary: Any, frames: Mapping[str, pd.DataFrame], fmts: Formats, stamp: str
+) -> None:
+    """Capacity, Finance and Scenarios sheets, their input tables (shaded, validated) and Summary charts."""
+    sheets = {name: workbook.add_worksheet(name) for name in PLANNING_SHEET_ORDER}
+    for name, sheet in sheets.items():
+        sheet.write_string(0, 0, SHEET_TITLES[name], fmts.title)
+    extents: dict[str, tuple[int, int]] = {}
+    for spec in PLANNING_TABLES:
+        sheet = sheets[spec.sheet]
+        if spec.stamp_cell:
+            sheet.write_string(spec.stamp_cell, stamp, fmts.stamp)
+        extents[spec.name] = write_table(sheet, spec, frames[spec.name], fmts)
+    for spec in PLANNING_INPUTS:
+        first, _ = write_table(sheets[spec.sheet], spec, frames[spec.name], fmts, user_input=True)
+        number = next(i for i, c in enumerate(spec.columns) if c.kind != "text")
+        col = _column_index(spec, spec.columns[number].field)
+        rule: dict[str, Any] = {"validate": "decimal", "ignore_blank": True, "error_type": "stop"}
+        if spec is CAPACITY_INPUT:
+            rule |= {"criteria": ">=", "value": 0, "error_message": "Hours per month must be a number >= 0"}
+        else:
+            rule |= {"criteria": ">=", "value": -100, "error_message": "Change % is a number >= -100 (10 = +10 %)"}
+        sheets[spec.sheet].data_validation(first, col, LAST_ROW, col, rule)
+    sheets[CAPACITY_INPUT.sheet].write_string(
+        1, 0, "Hours per month per work center, used where the ERP holds none. Add work centers as rows.", fmts.stamp
+    )
+    sheets[SCENARIO_INPUTS.sheet].write_string(
+        1, 0, "Change: Demand (family or *), Capacity (work center or *), Lost supplier (supplier).", fmts.stamp
+    )
+    _planning_charts(workbook, summary, extents)
+
+
+def _planning_charts(workbook: Any, summary: Any, extents: Mapping[str, tuple[int, int]]) -> None:
+    """Summary charts: peak load vs available hours per work center; revenue and margin per family."""
+    header_row, _ = xl_cell_to_rowcol(FAMILY_TOTALS.anchor)
+    chart_col = _column_index(FAMILY_TOTALS, FAMILY_TOTALS.columns[-1].field) + 2
+    for k, (spec, key, fields, title) in enumerate(
+        (
+            (CAPACITY_PEAK, "work_center", ("peak_load_hours", "available_hours"), "Capacity: peak load vs hours"),
+            (FINANCE_TOTALS, "family", ("revenue", "gross_margin"), "Revenue and gross margin per family"),
+        )
+    ):
+        first, last = extents[spec.name]
+        spec_header, _ = xl_cell_to_rowcol(spec.anchor)
+        chart = workbook.add_chart({"type": "column"})
+        category = _column_index(spec, key)
+        for field in fields:
+            col = _column_index(spec, field)
+            chart.add_series(
+                {
+                    "name": [spec.sheet, spec_header, col],
+                    "categories": [spec.sheet, first, category, last, category],
+                    "values": [spec.sheet, first, col, last, col],
+                }
+            )
+        chart.set_title({"name": title})
+        chart.set_y_axis({"num_format": "#,##0"})
+        summary.insert_chart(header_row + 36 + 18 * k, chart_col, chart, {"x_scale": 1.4, "y_scale": 1.2})
