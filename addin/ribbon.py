@@ -1,0 +1,225 @@
+"""The S&OP ribbon's actions: each a function of an xlwings ``Book``, shared by classic Excel and Office.js.
+
+Classic Excel: the add-in's VBA dispatcher runs ``import addin.ribbon as r; r.run('<button tag>')`` through
+RunPython, and :func:`run` finds the calling workbook with ``xw.Book.caller()``. xlwings Server (Office.js)
+hands the same functions a ``Book`` built from the request (see docs/excel.md).
+
+Every action returns the message it shows; failures become one clear message, never a traceback.
+Refresh and Recompute write only sopxl's owned tables (:mod:`addin.live_writer`), hand the new plan to
+the SOP_ functions (:mod:`addin.plan_cache`) and end with a full recalculation, so no SOP_ formula keeps
+showing the previous plan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import xlwings as xw
+
+from connectors.tryton import load_settings
+from sop_functions.buckets import Horizon
+from sop_functions.capacity import available_capacity
+from sop_functions.plan import Plan, build_plan
+from sop_functions.scenarios import run_scenarios, scenarios_from_table
+from sop_functions.snapshot import Snapshot
+from workbooks.layout import CAPACITY_INPUT, OWNED_TABLES, PLANNING_TABLES, SCENARIO_INPUTS
+from workbooks.planning_tables import planning_tables
+from workbooks.stamps import stamp_text
+from workbooks.tables import plan_stamps, plan_tables
+
+from . import live_reader, publish
+from .live_writer import LiveTableWriter
+from .pipeline import in_horizon, load_snapshot
+from .plan_cache import PlanCache, PlanKey, resolve_source
+
+log = logging.getLogger(__name__)
+TITLE = "sopxl"
+FORECAST_HOOK = "workbooks.forecast_files"
+CACHE = PlanCache()
+"""Plans this (RunPython) process computed; ``publish`` hands them to the UDF server through the store."""
+
+
+def _plan_for(book: xw.Book, snapshot: Snapshot, settings: dict[str, str]) -> tuple[Plan, list[str]]:
+    """Plan the snapshot with the workbook's live Forecast grid; notes about grid months that are missing."""
+    periods = int(settings.get("horizon_periods") or 18)
+    horizon = Horizon.from_as_of(snapshot.as_of_date, periods=periods)
+    forecast = live_reader.read_forecast(book)
+    missing = [m for m in horizon.buckets if m not in set(forecast["bucket"])]
+    notes = [f"the Forecast grid has no column for {', '.join(missing)} (planned with no forecast)"] if missing else []
+    return build_plan(snapshot, in_horizon(forecast, horizon), horizon), notes
+
+
+def _recalculate(app: xw.App) -> None:
+    """A full recalculation, so every SOP_ formula is evaluated again against the new plan."""
+    try:
+        app.api.CalculateFull()
+    except AttributeError:
+        app.calculate()
+
+
+def _publish(book: xw.Book, plan: Plan, snapshot: Snapshot) -> str:
+    """Write the owned tables and stamps, hand the plan to the SOP_ functions, recalculate everything."""
+    stamps = plan_stamps(plan)
+    tables = plan_tables(plan, stamps)
+    writer = LiveTableWriter(book)
+    text = stamp_text(stamps)
+    for spec in OWNED_TABLES:
+        writer.write_table(spec, tables[spec.name])
+        if spec.stamp_cell:
+            writer.write_stamp(spec, text)
+    report = writer.commit()
+    CACHE.publish(PlanKey(book.fullname, stamps.refreshed_at.isoformat()), plan, snapshot)
+    _recalculate(book.app)
+    worst = plan.top_gaps.head(1)
+    gap = (
+        f"biggest gap: {worst.iloc[0]['family']} in {worst.iloc[0]['bucket']} ({worst.iloc[0]['gap_value']:,.0f})"
+        if len(worst)
+        else "no shortfalls"
+    )
+    return f"{text}; {sum(report.rows.values()):,} table rows written; {gap}."
+
+
+def refresh_from_erp(book: xw.Book) -> str:
+    """Load the ERP source named in Settings, plan with the live Forecast grid, write the owned tables."""
+    settings = live_reader.read_settings(book)
+    source = settings.get("source", "")
+    if not source or source == "template":
+        raise ValueError("Settings has no ERP source yet: build the workbook with `sop new --source ...` first")
+    snapshot = load_snapshot(resolve_source(book.fullname, source))
+    plan, notes = _plan_for(book, snapshot, settings)
+    return "Refreshed. " + _publish(book, plan, snapshot) + "".join(f"\nNote: {n}." for n in notes)
+
+
+def recompute_plan(book: xw.Book) -> str:
+    """Re-plan the last refresh's ERP data with the Forecast grid as it is now (after forecast edits)."""
+    settings = live_reader.read_settings(book)
+    stored = CACHE.store.load(PlanKey(book.fullname, settings.get("refreshed_at", "")))
+    notes: list[str] = []
+    if stored is not None:
+        snapshot = stored[1]
+    else:
+        source = settings.get("source", "")
+        if not source or source == "template":
+            raise ValueError("nothing to recompute yet: click Refresh from ERP first")
+        snapshot = load_snapshot(resolve_source(book.fullname, source))
+        if snapshot.as_of.isoformat() != settings.get("erp_as_of", ""):
+            notes.append("the last refresh's ERP data was not kept, so the current ERP data was used")
+    plan, grid_notes = _plan_for(book, snapshot, settings)
+    return "Recomputed. " + _publish(book, plan, snapshot) + "".join(f"\nNote: {n}." for n in notes + grid_notes)
+
+
+def collect_forecasts(book: xw.Book) -> str:
+    """Pull the sales team's forecast files into the Forecast grid (``sop collect``; its own module)."""
+    try:
+        module = importlib.import_module(FORECAST_HOOK)
+    except ModuleNotFoundError:
+        return (
+            "Collect forecasts is not available in this sopxl version yet (it arrives with `sop collect`). "
+            "Meanwhile type or paste the forecasts into the Forecast sheet, then click Recompute."
+        )
+    hook: Callable[[xw.Book], str] | None = getattr(module, "collect_live", None)
+    if hook is None:
+        return f"{FORECAST_HOOK} has no collect_live(book) function yet: use `sop collect` from a terminal."
+    return hook(book)
+
+
+def _current(book: xw.Book) -> tuple[Plan, Snapshot, dict[str, str]]:
+    """The plan and ERP data behind the workbook's last Refresh or Recompute (never a re-pull)."""
+    settings = live_reader.read_settings(book)
+    stored = CACHE.store.load(PlanKey(book.fullname, settings.get("refreshed_at", "")))
+    if stored is None:
+        raise ValueError("no plan of this workbook's last refresh is kept here: click Refresh from ERP first")
+    return stored[0], stored[1], settings
+
+
+def publish_plan(book: xw.Book) -> str:
+    """Freeze the plan the workbook shows as a numbered version; with a Tryton source, write it to the ERP too."""
+    plan, _snapshot, settings = _current(book)
+    config = Path(book.fullname).with_name("sop.toml")
+    erp = load_settings(config) if settings.get("source", "").startswith("tryton") and config.is_file() else None
+    return "Published: " + publish.publish_plan(book.fullname, plan=plan, erp=erp).message + "."
+
+
+def new_scenario(book: xw.Book) -> str:
+    """Compute the what-ifs typed into the Scenarios input table side by side with the base plan."""
+    plan, snapshot, _settings = _current(book)
+    forecast = live_reader.read_forecast(book)
+    inputs = live_reader.read_table(book, SCENARIO_INPUTS)
+    capacity_input = live_reader.read_table(book, CAPACITY_INPUT)
+    scenarios = scenarios_from_table(inputs)
+    capacity = available_capacity(snapshot.work_centers, capacity_input)
+    results = run_scenarios(snapshot, in_horizon(forecast, plan.horizon), capacity, scenarios, plan.horizon)
+    tables = planning_tables(results, snapshot, capacity_input, inputs)
+    writer = LiveTableWriter(book)
+    for spec in PLANNING_TABLES:
+        writer.write_table(spec, tables[spec.name])
+    writer.commit()
+    _recalculate(book.app)
+    names = ", ".join(s.name for s in scenarios) or "none (add rows to the scenario inputs table)"
+    return f"Scenarios computed side by side with the base plan: {names}."
+
+
+def show_freshness(book: xw.Book) -> str:
+    """How old the ERP data and the plan are, in words."""
+    settings = live_reader.read_settings(book)
+    erp, refreshed = settings.get("erp_as_of", ""), settings.get("refreshed_at", "")
+    if not erp:
+        return "This workbook has not been refreshed from the ERP yet: click Refresh from ERP."
+    now = dt.datetime.now(dt.UTC)
+    lines = [f"ERP data as of {erp} ({_age(now, erp)}), source {settings.get('source', '?')}."]
+    if refreshed:
+        lines.append(f"Plan computed {refreshed} ({_age(now, refreshed)}).")
+    lines.append("Edited the Forecast since? Click Recompute: tables and SOP_ formulas then show the new plan.")
+    return "\n".join(lines)
+
+
+def _age(now: dt.datetime, iso: str) -> str:
+    try:
+        then = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return "unknown age"
+    if then.tzinfo is None:
+        then = then.astimezone()
+    hours = (now - then).total_seconds() / 3600
+    return f"{hours:.0f} hours ago" if hours < 48 else f"{hours / 24:.0f} days ago"
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    run: Callable[[xw.Book], str]
+
+
+ACTIONS: dict[str, Action] = {
+    "refresh": Action("Refresh from ERP", refresh_from_erp),
+    "recompute": Action("Recompute plan", recompute_plan),
+    "collect": Action("Collect forecasts", collect_forecasts),
+    "publish": Action("Publish plan", publish_plan),
+    "scenario": Action("New scenario", new_scenario),
+    "freshness": Action("Show data freshness", show_freshness),
+}
+"""Ribbon button tag -> action. The tags are the ``tag`` attributes in addin/xlam/customUI14.xml."""
+
+
+def run(tag: str, book: xw.Book | None = None) -> str:
+    """Run the action of a ribbon button (``book`` defaults to ``xw.Book.caller()``) and show its message."""
+    target = book if book is not None else xw.Book.caller()
+    action = ACTIONS.get(tag)
+    if action is None:
+        message = f"Unknown S&OP button {tag!r}: reinstall the add-in (`sop addin install`)."
+    else:
+        target.app.status_bar = f"sopxl: {action.label}..."
+        try:
+            message = action.run(target)
+        except Exception as exc:  # shown to a planner: one clear line, the traceback goes to the log
+            log.exception("ribbon action %s failed", tag)
+            message = f"{action.label} failed: {exc}"
+        finally:
+            target.app.status_bar = False
+    target.app.alert(message, title=TITLE)
+    return message
