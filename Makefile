@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit libreoffice bench clean
+.PHONY: demo test lint typecheck unit system-deps bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +16,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/sop demo
 
-# LibreOffice headless is the independent oracle that opens and recalculates our workbooks in tests.
-libreoffice:
-	@command -v soffice >/dev/null 2>&1 || { \
-	  echo "installing LibreOffice Calc (headless) for the workbook tests"; \
+# System packages the tests use as real peers, from Debian: LibreOffice headless (the independent oracle
+# that opens and recalculates our workbooks) and the PostgreSQL server (the tests start throwaway clusters).
+SYSTEM_PACKAGES := libreoffice-calc-nogui postgresql
+system-deps:
+	@if ! command -v soffice >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing $(SYSTEM_PACKAGES) for the tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,7 +33,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy sop_functions connectors workbooks addin bench
 
-unit: $(STAMP) libreoffice
+unit: $(STAMP) system-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

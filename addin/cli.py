@@ -10,13 +10,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import pipeline
+from .demo import demo_from_files, demo_from_tryton
 from .report import gap_table, gaps_json
 
 app = typer.Typer(
@@ -120,19 +121,31 @@ def plan(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo export and workbook.")] = Path("demo"),
-    seed: Annotated[int, typer.Option("--seed", help="Random seed of the demo manufacturer.")] = 7,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo workbook (and export).")] = Path("demo"),
+    source: Annotated[
+        str, typer.Option("--source", help="tryton: a real embedded Tryton ERP; csv: generated export files.")
+    ] = "tryton",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the csv demo manufacturer.")] = 7,
     top: Annotated[int, typer.Option("--top", min=1, help="How many gaps to show.")] = 10,
 ) -> None:
-    """Generate a demo manufacturer, build demo/SOP.xlsx from it and print the top gaps."""
+    """Run the demo manufacturer end to end: build demo/SOP.xlsx and print the top gaps.
 
-    def run() -> Any:
-        with step("generating demo manufacturer"):
-            folder = pipeline.write_demo_export(out / "erp-export", seed=seed)
-        with step("building and filling the S&OP workbook"):
-            book, result = pipeline.demo_workbook(folder, out / "SOP.xlsx")
-        console.print(gap_table(result, top))
-        console.print(f"workbook: [bold]{book}[/]  (ERP as of {result.as_of.isoformat(timespec='minutes')})")
+    The default starts a local Tryton ERP (seeded once, ~2-3 min the first time, then cached), pulls it
+    over JSON-RPC and refreshes the workbook in place; ``--source csv`` uses generated export files.
+    """
+
+    def run() -> None:
+        if source == "csv":
+            with step("generating demo manufacturer and building the S&OP workbook"):
+                result = demo_from_files(out, seed)
+        elif source == "tryton":
+            with step("starting the demo Tryton ERP, pulling it and building the S&OP workbook"):
+                result = demo_from_tryton(out, show_progress=sys.stderr.isatty())
+        else:
+            raise ValueError(f"--source must be 'tryton' or 'csv', got {source!r}")
+        console.print(gap_table(result.plan, top))
+        as_of = result.plan.as_of.isoformat(timespec="minutes")
+        console.print(f"workbook: [bold]{result.workbook}[/]  (source {result.plan.source}, ERP as of {as_of})")
 
     guarded(run)
 
@@ -203,3 +216,11 @@ def attach(
 from addin import supply_commands  # noqa: E402
 
 supply_commands.register(app)
+
+from .addin_commands import register as _register_addin  # noqa: E402
+
+_register_addin(app)
+
+from .connect_commands import register as _register_connect  # noqa: E402
+
+_register_connect(app)

@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors.demo_data import write_export_folder
 from connectors.files import read_export_folder
+from connectors.registry import snapshot_from_profile
+from connectors.tryton import TrytonConnector, load_settings
 from sop_functions.buckets import Horizon
+from sop_functions.capacity import available_capacity
 from sop_functions.plan import Plan, build_plan
+from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
 from workbooks import template
+from workbooks.planning_tables import planning_tables, read_capacity_input, read_scenario_inputs
 from workbooks.reader import read_forecast, require_layout
 from workbooks.stamps import stamp_text
 from workbooks.tables import plan_stamps, plan_tables
@@ -24,12 +28,30 @@ from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
 FORECAST_FILE = "forecast.csv"
 
 
-def load_snapshot(source: str) -> Snapshot:
-    """Resolve ``--source``: an export folder today; ERP profiles from sop.toml as connectors land."""
+Source = str | Snapshot
+"""``--source``: an export folder, ``tryton`` (the sop.toml profile), or an already pulled snapshot."""
+CONFIG_FILE = Path("sop.toml")
+
+
+def load_snapshot(source: Source, *, full: bool = False) -> Snapshot:
+    """Resolve a source to a validated snapshot (``full`` forces a full ERP resync instead of incremental).
+
+    ``tryton`` reads sop.toml's ``[tryton]``; any other non-folder name is an ERP profile written by
+    ``sop connect`` (Odoo, Business Central, Exact Online, SAP Business One, SQL); a folder is an export.
+    """
+    if isinstance(source, Snapshot):
+        return source
     path = Path(source).expanduser()
     if path.is_dir():
         return read_export_folder(path)
-    raise ValueError(f"unknown source {source!r}: expected an ERP export folder (it does not exist or is not a folder)")
+    if not CONFIG_FILE.is_file():
+        raise ValueError(
+            f"unknown source {source!r}: expected an ERP export folder (it does not exist or is not a folder), "
+            "or an ERP profile in a sop.toml here (`sop connect KIND`, docs/connectors.md)"
+        )
+    if source == "tryton":
+        return TrytonConnector(load_settings(CONFIG_FILE)).snapshot(full=full)
+    return snapshot_from_profile(source, CONFIG_FILE, full=full)
 
 
 def read_forecast_csv(path: Path) -> pd.DataFrame:
@@ -41,12 +63,11 @@ def read_forecast_csv(path: Path) -> pd.DataFrame:
     return frame[["family", "bucket", "qty"]]
 
 
-def forecast_for(source: str, workbook: Path | None) -> pd.DataFrame:
-    """The sales forecast: the workbook's Forecast grid, else the export's forecast.csv, else none."""
+def forecast_for(source: Source, workbook: Path | None) -> pd.DataFrame:
+    """The sales forecast: the workbook's Forecast grid, else an export folder's forecast.csv, else none."""
     if workbook is not None:
         return read_forecast(workbook)
-    candidate = Path(source) / FORECAST_FILE
-    if candidate.is_file():
+    if isinstance(source, str) and (candidate := Path(source) / FORECAST_FILE).is_file():
         return read_forecast_csv(candidate)
     return pd.DataFrame(columns=["family", "bucket", "qty"])
 
@@ -56,7 +77,7 @@ def in_horizon(forecast: pd.DataFrame, horizon: Horizon) -> pd.DataFrame:
     return forecast[forecast["bucket"].astype(str).isin(horizon.buckets)]
 
 
-def plan_from_source(source: str, *, workbook: Path | None = None, months: int = 18) -> Plan:
+def plan_from_source(source: Source, *, workbook: Path | None = None, months: int = 18) -> Plan:
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     return build_plan(snapshot, in_horizon(forecast_for(source, workbook), horizon), horizon)
@@ -66,7 +87,14 @@ def families_of(snapshot: Snapshot) -> list[str]:
     return sorted(snapshot.items["family"].unique().tolist())
 
 
-def new_workbook(path: Path, *, source: str | None, months: int = 18, force: bool = False) -> Path:
+def new_workbook(
+    path: Path,
+    *,
+    source: Source | None,
+    months: int = 18,
+    force: bool = False,
+    forecast: pd.DataFrame | None = None,
+) -> Path:
     """``sop new``: an empty template, or one filled from a source (its forecast.csv prefills the grid)."""
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise ValueError(f"{path}: a workbook path must end in .xlsx")
@@ -75,7 +103,7 @@ def new_workbook(path: Path, *, source: str | None, months: int = 18, force: boo
         return template.new_workbook(path, horizon.labels, [], overwrite=force)
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    forecast = in_horizon(forecast_for(source, None), horizon)
+    forecast = in_horizon(forecast_for(source, None) if forecast is None else forecast, horizon)
     plan = build_plan(snapshot, forecast, horizon)
     stamps = plan_stamps(plan)
     return template.new_workbook(
@@ -86,21 +114,20 @@ def new_workbook(path: Path, *, source: str | None, months: int = 18, force: boo
         tables=plan_tables(plan, stamps),
         stamps=stamps,
         overwrite=force,
+        planning=supply_planning(snapshot, forecast, horizon),
     )
 
 
-def write_demo_export(folder: Path, *, seed: int = 7) -> Path:
-    return write_export_folder(folder, seed=seed)
-
-
-def demo_workbook(export: Path, book: Path) -> tuple[Path, Plan]:
-    """Build the demo workbook from the export, then plan from the workbook's own Forecast grid.
-
-    Planning from the grid (not from forecast.csv) is the real loop: what the sales team typed is what the
-    plan uses.
-    """
-    new_workbook(book, source=str(export), force=True)
-    return book, plan_from_source(str(export), workbook=book)
+def supply_planning(
+    snapshot: Snapshot, forecast: pd.DataFrame, horizon: Horizon, workbook: Path | None = None
+) -> dict[str, pd.DataFrame]:
+    """Capacity, materials, finance and scenario tables, with the workbook's own capacity and scenarios."""
+    capacity_input = read_capacity_input(workbook) if workbook is not None else None
+    scenario_input = read_scenario_inputs(workbook) if workbook is not None else None
+    capacity = available_capacity(snapshot.work_centers, capacity_input)
+    scenarios = scenarios_from_table(scenario_input) if scenario_input is not None else []
+    results = run_scenarios(snapshot, forecast, capacity, scenarios, horizon)
+    return planning_tables(results, snapshot, capacity_input, scenario_input)
 
 
 @dataclass(frozen=True)
@@ -112,7 +139,7 @@ class RefreshOutcome:
     families_without_forecast: list[str]
 
 
-def refresh_workbook(path: Path, *, source: str, months: int = 18, backups: int = 5) -> RefreshOutcome:
+def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> RefreshOutcome:
     """``sop refresh``: pull the source, plan with the workbook's own Forecast grid, rewrite owned tables only.
 
     The Forecast grid (user-owned) is read, never written; everything else in the file stays byte-identical.
@@ -130,7 +157,7 @@ def refresh_workbook(path: Path, *, source: str, months: int = 18, backups: int 
     return RefreshOutcome(plan, report, missing)
 
 
-def attach_workbook(path: Path, *, source: str, months: int = 18, backups: int = 5) -> AttachReport:
+def attach_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> AttachReport:
     """``sop attach``: add sopxl's sheets and tables to a team's existing workbook, touching nothing of theirs."""
     if not path.is_file():
         raise ValueError(f"{path}: no such workbook")

@@ -24,7 +24,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    result = runner.invoke(app, ["demo", "--out", str(out)])
+    result = runner.invoke(app, ["demo", "--source", "csv", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Top 10 gaps" in result.output
     return out
@@ -79,7 +79,7 @@ def test_plan_reads_the_forecast_typed_in_the_workbook(demo_dir: Path, tmp_path:
 
 def test_workbook_opens_in_calamine_with_stamps_on_every_owned_sheet(demo_dir: Path) -> None:
     book = CalamineWorkbook.from_path(str(demo_dir / "SOP.xlsx"))
-    assert book.sheet_names == list(layout.SHEET_ORDER)
+    assert book.sheet_names == [*layout.SHEET_ORDER, *layout.PLANNING_SHEET_ORDER]
     for spec in layout.OWNED_TABLES:
         if spec.stamp_cell:
             stamp = book.get_sheet_by_name(spec.sheet).to_python()[1][0]

@@ -38,7 +38,7 @@ def sheet_part_of(path: Path, table: str) -> str:
 
 @pytest.fixture()
 def demo(tmp_path: Path) -> tuple[Path, Path]:
-    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["demo", "--source", "csv", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     return tmp_path / "SOP.xlsx", tmp_path / "erp-export"
 
