@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 import numpy as np
@@ -30,6 +31,10 @@ _DROP = re.compile("[\ud800-\udfff\ufffe\uffff]")
 _LITERAL_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f]")
 _XML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_NEEDS_CARE = re.compile("[&<>\x01-\x08\x0b-\x1f\ud800-\udfff\ufffe\uffff]|_x")
+"""Anything :func:`escape_text` would change (NUL is checked apart: it separates the joined column)."""
+_EDGE_SPACE = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
+"""A text starting or ending with white space (needs ``xml:space="preserve"``), in a NUL-joined column."""
 
 _EPOCH_1900 = dt.datetime(1899, 12, 30)
 _EPOCH_1900_EARLY = dt.datetime(1899, 12, 31)  # Excel's fictitious 1900-02-29 shifts Jan/Feb 1900 by one
@@ -114,3 +119,50 @@ def cell_xml(ref: str, value: object, style: int | None = None, date1904: bool =
             return _text_cell(ref, s, value.isoformat())
         return f'<c r="{ref}"{s}><v>{serial!r}</v></c>'
     return _text_cell(ref, s, str(value))
+
+
+def column_xml(
+    letters: str, first_row: int, values: Sequence[object], style: int | None = None, date1904: bool = False
+) -> list[str]:
+    """The ``<c>`` elements of one column for consecutive rows from ``first_row`` ("" for no cell).
+
+    Exactly ``[cell_xml(f"{letters}{r}", v, style, date1904) for r, v in enumerate(values, first_row)]``, but a
+    column holding only finite floats, only ints, only bools or only plain text (nothing to escape) is
+    formatted by one comprehension instead of a call per cell; anything else takes the per-cell path.
+    """
+    n = len(values)
+    rows = range(first_row, first_row + n)
+    s = f' s="{style}"' if style else ""
+    head = f'<c r="{letters}'
+    kinds = set(map(type, values))
+    if kinds == {float}:
+        finite = np.isfinite(np.array(values, dtype=float))
+        mid = f'"{s}><v>'
+        out = [f"{head}{r}{mid}{v!r}</v></c>" for r, v in zip(rows, values, strict=True)]
+        if not finite.all():
+            for i in np.flatnonzero(~finite).tolist():
+                out[i] = _number_cell(f"{letters}{first_row + i}", s, values[i])
+        return out
+    if kinds == {str} and _plain_texts(values):  # type: ignore[arg-type]
+        mid = f'"{s} t="inlineStr"><is><t>'
+        return [f"{head}{r}{mid}{v}</t></is></c>" for r, v in zip(rows, values, strict=True)]
+    if kinds == {int}:
+        mid = f'"{s}><v>'
+        return [f"{head}{r}{mid}{v}</v></c>" for r, v in zip(rows, values, strict=True)]
+    if kinds == {bool}:
+        mid = f'"{s} t="b"><v>'
+        return [f"{head}{r}{mid}{'1' if v else '0'}</v></c>" for r, v in zip(rows, values, strict=True)]
+    return [cell_xml(f"{letters}{r}", v, style, date1904) for r, v in zip(rows, values, strict=True)]
+
+
+def _plain_texts(texts: Sequence[str]) -> bool:
+    """True if :func:`escape_text` leaves every text as it is and none needs ``xml:space``."""
+    if not texts:
+        return True
+    joined = "\x00".join(texts)
+    return (
+        joined.count("\x00") == len(texts) - 1
+        and _NEEDS_CARE.search(joined) is None
+        and _EDGE_SPACE.search(joined) is None
+        and (len(joined) <= MAX_TEXT // 2 or max(map(len, texts)) <= MAX_TEXT // 2)
+    )
