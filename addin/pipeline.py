@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from python_calamine import CalamineWorkbook
 
 from connectors.files import read_export_folder
 from connectors.registry import snapshot_from_profile
@@ -19,6 +20,7 @@ from sop_functions.plan import Plan, build_plan
 from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
 from workbooks import template
+from workbooks.layout import PLANNING_TABLES
 from workbooks.planning_tables import planning_tables, read_capacity_input, read_scenario_inputs
 from workbooks.reader import read_forecast, require_layout
 from workbooks.stamps import stamp_text
@@ -152,9 +154,20 @@ def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: i
     forecast = in_horizon(read_forecast(path), horizon)
     plan = build_plan(snapshot, forecast, horizon)
     stamps = plan_stamps(plan)
-    report = refresh_file(path, plan_tables(plan, stamps), stamp_text(stamps), backups=backups)
+    tables = plan_tables(plan, stamps)
+    if has_planning_sheets(path):
+        planning = supply_planning(snapshot, forecast, horizon, workbook=path)
+        tables |= {spec.name: planning[spec.name] for spec in PLANNING_TABLES}  # owned ones, never the inputs
+    report = refresh_file(path, tables, stamp_text(stamps), backups=backups)
     missing = sorted(set(families_of(snapshot)) - set(forecast["family"]))
     return RefreshOutcome(plan, report, missing)
+
+
+def has_planning_sheets(path: Path) -> bool:
+    """Whether the workbook has the supply-planning tables (layout 2; `sop new` adds them)."""
+    with CalamineWorkbook.from_path(path, load_tables=True) as book:
+        names = set(book.table_names or [])
+    return all(spec.name in names for spec in PLANNING_TABLES)
 
 
 def attach_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> AttachReport:

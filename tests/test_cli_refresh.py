@@ -51,6 +51,8 @@ def test_refresh_rewrites_owned_tables_and_keeps_the_forecast_grid_byte_identica
     before = parts(book)
     forecast_before = read_forecast(book)
     plan_before = read_table(book, layout.PLAN)
+    inputs_before = [read_table(book, spec) for spec in layout.PLANNING_INPUTS]
+    finance_before = read_table(book, layout.FINANCE_TOTALS)
 
     result = runner.invoke(app, ["refresh", str(book), "--source", str(export)])
     assert result.exit_code == 0, result.output
@@ -60,7 +62,7 @@ def test_refresh_rewrites_owned_tables_and_keeps_the_forecast_grid_byte_identica
     forecast_sheet = sheet_part_of(book, layout.FORECAST_TABLE)
     assert after[forecast_sheet] == before[forecast_sheet]
     pd.testing.assert_frame_equal(read_forecast(book), forecast_before)
-    owned_sheets = {sheet_part_of(book, spec.name) for spec in layout.OWNED_TABLES}
+    owned_sheets = {sheet_part_of(book, spec.name) for spec in (*layout.OWNED_TABLES, *layout.PLANNING_TABLES)}
     unchanged = {n for n in before if n in after and before[n] == after[n]}
     changed = set(before) - unchanged
     assert changed <= owned_sheets | {n for n in before if n.startswith("xl/tables/")} | {
@@ -71,6 +73,9 @@ def test_refresh_rewrites_owned_tables_and_keeps_the_forecast_grid_byte_identica
     }
     plan_after = read_table(book, layout.PLAN)
     assert plan_after["projected_inventory"].sum() < plan_before["projected_inventory"].sum()
+    for spec, frame in zip(layout.PLANNING_INPUTS, inputs_before, strict=True):  # user-owned inputs kept
+        pd.testing.assert_frame_equal(read_table(book, spec), frame)
+    assert not read_table(book, layout.FINANCE_TOTALS).equals(finance_before)  # supply planning refreshed too
     assert list((book.parent / "sopxl-backups").glob("SOP.*.xlsx"))
 
 

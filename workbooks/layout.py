@@ -395,8 +395,8 @@ def forecast_spec(buckets: list[str]) -> TableSpec:
 
 
 def owned_table(name: str) -> TableSpec:
-    """Look up an owned table by its Excel name."""
-    for spec in OWNED_TABLES:
+    """Look up an owned table (core or supply-planning) by its Excel name."""
+    for spec in (*OWNED_TABLES, *PLANNING_TABLES):
         if spec.name == name:
             return spec
     raise KeyError(f"{name!r} is not a sopxl-owned table")

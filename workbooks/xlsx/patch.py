@@ -17,7 +17,7 @@ from typing import IO
 
 import pandas as pd
 
-from workbooks.layout import OWNED_TABLES, TableSpec, owned_table
+from workbooks.layout import OWNED_TABLES, PLANNING_TABLES, TableSpec, owned_table
 
 from .errors import LayoutError, WorkbookError
 from .parts import Package, TablePart
@@ -265,11 +265,14 @@ def _count_rows(new: zipfile.ZipFile, part: str, chunk_size: int = _READ) -> int
 def refresh_file(
     path: str | Path, tables: Mapping[str, pd.DataFrame], stamp_text: str, *, backups: int = 5
 ) -> RefreshReport:
-    """Write each owned table present in ``tables`` (keyed by table name) and the stamps, all or nothing."""
+    """Write each owned table present in ``tables`` (keyed by table name) and the stamps, all or nothing.
+
+    Core tables and the supply-planning ones (layout 2) alike; user-owned input tables are refused.
+    """
     for name in tables:
         owned_table(name)  # KeyError for anything sopxl does not own
     writer = FileTableWriter(Path(path), backups=backups)
-    for spec in OWNED_TABLES:
+    for spec in (*OWNED_TABLES, *PLANNING_TABLES):
         if spec.name in tables:
             writer.write_table(spec, tables[spec.name])
             if spec.stamp_cell:
