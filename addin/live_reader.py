@@ -18,15 +18,7 @@ import xlwings as xw
 from workbooks.layout import FORECAST_KEY, FORECAST_SHEET, FORECAST_TABLE, SETTINGS, TableSpec, is_month_bucket
 from workbooks.reader import FORECAST_RULE, ForecastError, ForecastIssue
 from workbooks.xlsx.errors import LayoutError
-
-
-def col_name(col: int) -> str:
-    """Column letters of a 1-based column number (1 -> A, 28 -> AB)."""
-    name = ""
-    while col:
-        col, rest = divmod(col - 1, 26)
-        name = chr(65 + rest) + name
-    return name
+from workbooks.xlsx.refs import col_letters
 
 
 def find_table(book: xw.Book, name: str) -> tuple[xw.Sheet, xw.main.Table]:
@@ -69,7 +61,7 @@ def read_forecast(book: xw.Book) -> pd.DataFrame:
     issues: list[ForecastIssue] = []
 
     def ref(r: int, c: int) -> str:
-        return f"{col_name(left + c)}{top + r}"
+        return f"{col_letters(left + c)}{top + r}"
 
     if _family(header[0]) != FORECAST_KEY.header:
         raise LayoutError(f"{FORECAST_SHEET}: the first column of {FORECAST_TABLE} must be {FORECAST_KEY.header!r}")
