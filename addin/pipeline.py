@@ -128,7 +128,10 @@ def supply_planning(
     scenario_input = read_scenario_inputs(workbook) if workbook is not None else None
     capacity = available_capacity(snapshot.work_centers, capacity_input)
     scenarios = scenarios_from_table(scenario_input) if scenario_input is not None else []
-    results = run_scenarios(snapshot, forecast, capacity, scenarios, horizon)
+    # Without hours for every loaded work center (Tryton holds none) there is no constrained plan yet: the
+    # Capacity sheet then shows the load with unknown availability until the planner types the hours in.
+    known = capacity_known(capacity, snapshot.routings)
+    results = run_scenarios(snapshot, forecast, capacity, scenarios, horizon, constrained=known)
     return planning_tables(results, snapshot, capacity_input, scenario_input)
 
 
@@ -161,6 +164,13 @@ def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: i
     report = refresh_file(path, tables, stamp_text(stamps), backups=backups)
     missing = sorted(set(families_of(snapshot)) - set(forecast["family"]))
     return RefreshOutcome(plan, report, missing)
+
+
+def capacity_known(capacity: pd.DataFrame, routings: pd.DataFrame) -> bool:
+    """Whether every work center that routings load has hours per month (from the ERP or the workbook)."""
+    used = set(routings["work_center"].astype(str))
+    hours = capacity.set_index("work_center")["hours_per_month"]
+    return bool(hours.reindex(sorted(used)).notna().all())
 
 
 def has_planning_sheets(path: Path) -> bool:

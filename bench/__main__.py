@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import platform
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,14 @@ class Benchmark:
     goal_peak_mib: float | None = None
 
 
+SCRIPTS: tuple[tuple[str, list[str]], ...] = (
+    ("bench.udf_speed", []),
+    ("bench.tryton_sync", ["--runs", "3"]),
+    ("bench.baseline_speed", []),
+    ("bench.forecast_eval", []),
+)
+"""Benchmarks with their own baselines and output, run as ``python -m NAME``; their output goes in RESULTS.md."""
+
 BENCHMARKS = (
     Benchmark("headless in-place refresh vs openpyxl load+write+save", "refresh", "openpyxl_refresh", 0.2, 100),
     Benchmark("planning engine vs one groupby pass over history", "engine", "groupby_floor", 3.0),
@@ -54,9 +63,9 @@ def _row(bench: Benchmark, case: Result, base: Result) -> list[str]:
     return [
         bench.title,
         f"{case.median:.3f} s ({lo:.3f}-{hi:.3f})",
-        f"{case.peak_mib:.0f} MiB",
+        f"{case.peak_mib:.0f} MiB ({case.peak_total_mib:.0f} process)",
         f"{base.median:.3f} s ({blo:.3f}-{bhi:.3f})",
-        f"{base.peak_mib:.0f} MiB",
+        f"{base.peak_mib:.0f} MiB ({base.peak_total_mib:.0f} process)",
         f"{ratio:.2f}x",
         goal,
         "yes" if met else "NO",
@@ -72,6 +81,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", nargs="*", help="run only these case names")
     parser.add_argument("--write", action="store_true", help="rewrite the table in bench/RESULTS.md")
+    parser.add_argument("--no-scripts", action="store_true", help="skip the script benchmarks (UDF, sync, forecast)")
     args = parser.parse_args()
     console = Console(width=200)
     rows: list[list[str]] = []
@@ -82,6 +92,15 @@ def main() -> None:
         case = run_in_child(bench.case, args.size, args.repeat)
         base = run_in_child(bench.baseline, args.size, args.repeat)
         rows.append(_row(bench, case, base))
+    outputs: list[tuple[str, str]] = []
+    for module, extra in () if args.no_scripts or args.only else SCRIPTS:
+        console.print(f"running {module}")
+        done = subprocess.run([sys.executable, "-m", module, *extra], capture_output=True, text=True, check=False)
+        text = (
+            done.stdout.strip() if done.returncode == 0 else f"FAILED (exit {done.returncode}):\n{done.stderr[-2000:]}"
+        )
+        console.print(text, highlight=False, markup=False)
+        outputs.append((module, text))
     table = Table(title=f"sopxl benchmarks, {args.size}")
     for header in HEADERS:
         table.add_column(header)
@@ -93,11 +112,13 @@ def main() -> None:
         lines = [
             BEGIN,
             f"Run {dt.date.today().isoformat()} on {machine}, commit {_commit()}, workload {args.size}, "
-            f"{args.repeat} runs each (median, min-max); peak = RSS above the process after set-up.",
+            f"{args.repeat} runs each (median, min-max); peak = RSS growth above the process after set-up "
+            "(memory the set-up freed is reused and not counted), process = the process's whole peak RSS.",
             "",
             "| " + " | ".join(HEADERS) + " |",
             "|" + "---|" * len(HEADERS),
             *("| " + " | ".join(r) + " |" for r in rows),
+            *(f"\n`python -m {module}`:\n\n```\n{text}\n```" for module, text in outputs),
             END,
         ]
         text = RESULTS.read_text() if RESULTS.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"

@@ -125,12 +125,16 @@ def capacity_load(
     capacity: pd.DataFrame,
     buckets: list[str],
     months_per_bucket: float = 1.0,
+    *,
+    require_hours: bool = True,
 ) -> pd.DataFrame:
     """Load vs available hours per work center x bucket: :data:`CAPACITY_COLUMNS`, work centers in order.
 
     ``production`` has ``sku, bucket, qty`` (quantities in ``PAST_DUE`` count in the first bucket);
     ``capacity`` is :func:`available_capacity`'s frame; ``buckets`` the dated buckets to report. Raises
-    :class:`CapacityError` when a loaded work center has no hours per month (neither ERP nor workbook).
+    :class:`CapacityError` when a loaded work center has no hours per month (neither ERP nor workbook),
+    unless ``require_hours`` is false: then its available hours and overload are NaN (unknown), so a
+    new workbook can still show the load and ask for the hours.
     """
     check_routings(routings, capacity)
     centers = capacity["work_center"].astype(str).tolist()
@@ -144,15 +148,17 @@ def capacity_load(
     per_month = capacity["hours_per_month"].to_numpy(dtype=float)
     loaded = load.reshape(len(centers), n_b).sum(axis=1) > 0
     missing = [c for c, m, used in zip(centers, np.isnan(per_month), loaded, strict=True) if m and used]
-    if missing:
+    if missing and require_hours:
         raise CapacityError(
             f"no hours per month for work center(s) {', '.join(missing)}: the ERP holds none, "
             "so enter them on the workbook's Capacity sheet"
         )
-    available = np.repeat(np.nan_to_num(per_month, nan=0.0) * months_per_bucket, n_b)
+    unknown = np.isnan(per_month) & loaded  # only when hours are not required: shown as unknown (NaN)
+    available = np.repeat(np.where(unknown, np.nan, np.nan_to_num(per_month, nan=0.0)) * months_per_bucket, n_b)
     load = np.round(load, 9)
     with np.errstate(divide="ignore", invalid="ignore"):
         overload = np.where(available > 0, load / available - 1.0, np.where(load > 0, np.inf, 0.0))
+    overload = np.where(np.isnan(available), np.nan, overload)
     return pd.DataFrame(
         {
             "work_center": np.repeat(centers, n_b),

@@ -146,7 +146,9 @@ def evaluate(
     """Plan, load, (constrained supply plan) and finance for one set of inputs."""
     plan = build_plan(snapshot, forecast, horizon)
     production = planned_production(plan.sku_plan, snapshot.routings)
-    load = capacity_load(production, snapshot.routings, capacity, horizon.buckets, horizon.months_per_bucket)
+    load = capacity_load(
+        production, snapshot.routings, capacity, horizon.buckets, horizon.months_per_bucket, require_hours=constrained
+    )
     supply = None
     sku_plan = plan.sku_plan
     if constrained and not snapshot.routings.empty:

@@ -133,3 +133,31 @@ def test_refreshed_demo_opens_in_libreoffice(demo: tuple[Path, Path], tmp_path: 
     plan = read_table(book, layout.PLAN)
     assert [r[0] for r in sheets["Plan"][4 : 4 + len(plan)]] == plan["family"].tolist()
     assert sheets["Plan"][1][0].startswith("ERP data as of ")
+
+
+def test_an_erp_without_capacity_still_builds_then_uses_the_hours_typed_in(tmp_path: Path) -> None:
+    """Tryton holds no work-center capacity: the load shows with unknown hours until the planner types them."""
+    import openpyxl
+
+    export = write_export_folder(tmp_path / "export")
+    centers = pd.read_csv(export / "work_centers.csv")
+    centers["hours_per_month"] = None
+    centers.to_csv(export / "work_centers.csv", index=False)
+    book = tmp_path / "Plan.xlsx"
+    result = runner.invoke(app, ["new", str(book), "--source", str(export)])
+    assert result.exit_code == 0, result.output
+    load = read_table(book, layout.CAPACITY_LOAD)
+    assert load["load_hours"].sum() > 0 and load["available_hours"].isna().all()
+
+    wb = openpyxl.load_workbook(book)  # the planner types the hours into the user-owned Capacity table
+    sheet = wb[layout.CAPACITY_INPUT.sheet]
+    table = sheet.tables[layout.CAPACITY_INPUT.name]
+    first, last = table.ref.split(":")
+    for row in sheet[f"{first}:{last}"][1:]:
+        row[1].value = 500
+    wb.save(book)
+    result = runner.invoke(app, ["refresh", str(book), "--source", str(export)])
+    assert result.exit_code == 0, result.output
+    load = read_table(book, layout.CAPACITY_LOAD)
+    assert load["available_hours"].notna().all()
+    assert set(load["available_hours"].round(6)) == {500.0}

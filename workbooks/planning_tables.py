@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sop_functions.capacity import available_capacity, capacity_load, planned_production
+from sop_functions.capacity import planned_production
 from sop_functions.finance import finance_totals
 from sop_functions.materials import material_check, material_shortages
 from sop_functions.scenarios import ScenarioResult, capacity_peaks, compare, compare_capacity
@@ -56,9 +56,8 @@ def planning_tables(
     """
     base = results[0]
     plan = base.plan
-    capacity = available_capacity(snapshot.work_centers, workbook_capacity)
     production = planned_production(plan.sku_plan, snapshot.routings)
-    load = capacity_load(production, snapshot.routings, capacity, plan.horizon.buckets, plan.horizon.months_per_bucket)
+    load = base.load
     shown = load.assign(overload_pct=load["overload_pct"] * 100.0)
     check = material_check(plan.sku_plan, production, snapshot.bom, snapshot.items, plan.horizon, snapshot.as_of_date)
     inputs = scenario_inputs
