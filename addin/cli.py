@@ -217,6 +217,10 @@ from addin import supply_commands  # noqa: E402
 
 supply_commands.register(app)
 
+from .forecast_commands import register as _register_forecast  # noqa: E402
+
+_register_forecast(app)
+
 from .addin_commands import register as _register_addin  # noqa: E402
 
 _register_addin(app)

@@ -72,8 +72,13 @@ class FileTableWriter:
     limits: ZipLimits = DEFAULT_LIMITS
     _queue: dict[str, _Queued] = field(default_factory=dict)
 
-    def write_table(self, spec: TableSpec, frame: pd.DataFrame) -> None:
-        if spec.owner != "sopxl":
+    def write_table(self, spec: TableSpec, frame: pd.DataFrame, *, user_action: bool = False) -> None:
+        """Queue ``frame`` as the table's new rows.
+
+        User-owned tables (the Forecast grid) are refused unless ``user_action`` says the user asked for
+        exactly this write (``sop collect``); a refresh never passes it.
+        """
+        if spec.owner != "sopxl" and not user_action:
             raise ValueError(f"{spec.name} is user-owned: sopxl never writes it")
         missing = [c.field for c in spec.columns if c.field not in frame.columns]
         if missing:

@@ -1,0 +1,134 @@
+"""Statistical baseline: method choice on series whose right answer is known, fallbacks, outliers, intervals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sop_functions.baseline import BaselineConfig, baseline
+from sop_functions.buckets import Horizon
+from sop_functions.forecast_methods import INTERMITTENT_METHODS, SEASONAL_METHODS, demand_classes
+
+AS_OF = dt.date(2026, 11, 25)
+HORIZON = Horizon.from_as_of(AS_OF, periods=12)
+
+
+def _shipments(series: dict[str, list[float]]) -> pd.DataFrame:
+    """One shipment line per SKU and month, the last value in October 2026 (the month before the as-of)."""
+    rows = []
+    for sku, values in series.items():
+        months = pd.period_range(end=pd.Period("2026-10", "M"), periods=len(values), freq="M")
+        rows += [(sku, float(v), m.to_timestamp() + pd.Timedelta(days=14)) for v, m in zip(values, months, strict=True)]
+    return pd.DataFrame(rows, columns=["sku", "qty", "ship_date"])
+
+
+def _synthetic() -> dict[str, list[float]]:
+    rng = np.random.default_rng(3)
+    t = np.arange(36)
+    seasonal = 100 + 80 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, 36)
+    intermittent = np.where(rng.random(36) < 0.3, rng.integers(3, 7, 36), 0).astype(float)
+    level = 50 + rng.normal(0, 3, 36)
+    level[20] = 400  # a one-off spike
+    return {
+        "SEASONAL": seasonal.round().tolist(),
+        "SPARSE": intermittent.tolist(),
+        "NEW": [4.0, 6.0, 5.0, 7.0, 5.0],
+        "FLAT": level.round().tolist(),
+        "GONE": [0.0] * 12 + [3.0] + [0.0] * 23,
+    }
+
+
+@pytest.fixture(scope="module")
+def result() -> object:
+    return baseline(_shipments(_synthetic()), HORIZON, level="sku", config=BaselineConfig(ets_share=1.0))
+
+
+def test_method_choice_per_series(result: object) -> None:
+    methods = result.methods.set_index("sku")  # type: ignore[attr-defined]
+    assert methods.loc["SEASONAL", "method"] in SEASONAL_METHODS
+    assert methods.loc["SEASONAL", "demand_class"] == "smooth"
+    assert methods.loc["SPARSE", "demand_class"] in ("intermittent", "lumpy")
+    assert methods.loc["SPARSE", "method"] in INTERMITTENT_METHODS
+    assert methods.loc["SPARSE", "interval_method"] == "holdout errors"
+    assert methods.loc["NEW", "demand_class"] == "short"
+    assert methods.loc["NEW", "method"] == "HistoricAverage"
+    assert "short_history" in methods.loc["NEW", "flags"]
+    assert methods.loc["SEASONAL", "holdout_months"] == 12
+    assert "AutoETS" in methods.loc["SEASONAL", "candidates"]
+
+
+def test_seasonal_forecast_repeats_the_season_and_short_history_is_the_mean(result: object) -> None:
+    fc = result.forecast.set_index(["sku", "bucket"])["baseline"]  # type: ignore[attr-defined]
+    seasonal = fc.loc["SEASONAL"].to_numpy()
+    last_year = np.array(_synthetic()["SEASONAL"][-12:])
+    assert np.corrcoef(seasonal, last_year)[0, 1] > 0.95  # Nov..Oct follows last Nov..Oct
+    assert fc.loc["NEW"].tolist() == pytest.approx([5.4] * 12)
+    assert len(fc.loc["SEASONAL"]) == 12 and fc.loc["SEASONAL"].index[0] == "2026-11"
+
+
+def test_intervals_contain_the_point_forecast_and_nest(result: object) -> None:
+    fc = result.forecast  # type: ignore[attr-defined]
+    assert (fc["lo_95"] <= fc["lo_80"] + 1e-9).all() and (fc["lo_80"] <= fc["baseline"] + 1e-9).all()
+    assert (fc["baseline"] <= fc["hi_80"] + 1e-9).all() and (fc["hi_80"] <= fc["hi_95"] + 1e-9).all()
+    assert (fc[["baseline", "lo_80", "lo_95"]] >= 0).all().all()
+    assert fc[fc["sku"] == "SEASONAL"].eval("hi_95 - lo_95").gt(0).all()
+
+
+def test_outliers_are_clipped_and_flagged_but_seasonal_peaks_are_not(result: object) -> None:
+    out = result.outliers  # type: ignore[attr-defined]
+    spike = out[out["sku"] == "FLAT"]
+    assert spike["month"].tolist() == ["2025-07"] and spike["shipped"].tolist() == [400.0]
+    assert 40 < float(spike["clipped_to"].iloc[0]) < 80  # the Hampel bound, not 400
+    methods = result.methods.set_index("sku")  # type: ignore[attr-defined]
+    assert methods.loc["FLAT", "flags"] == "outliers_clipped:1"
+    assert methods.loc["SEASONAL", "outliers"] == 0
+    fc = result.forecast.set_index(["sku", "bucket"])["baseline"]  # type: ignore[attr-defined]
+    assert fc.loc["FLAT"].max() < 60  # the spike does not lift the forecast
+
+
+def test_demand_classes_follow_syntetos_boylan() -> None:
+    values = np.array(
+        [
+            [10, 11, 9, 10, 12, 10, 11, 9, 10, 10, 11, 10],  # smooth
+            [1, 30, 2, 50, 1, 40, 2, 60, 1, 45, 3, 50],  # erratic
+            [0, 0, 5, 0, 0, 5, 0, 0, 6, 0, 0, 5],  # intermittent
+            [0, 0, 1, 0, 0, 40, 0, 0, 2, 0, 0, 60],  # lumpy
+            [0] * 12,
+        ],
+        dtype=float,
+    )
+    classes = demand_classes(values, min_history=12)
+    assert classes["demand_class"].tolist() == ["smooth", "erratic", "intermittent", "lumpy", "no_demand"]
+    assert classes["adi"].iloc[2] == pytest.approx(3.0)
+
+
+def test_family_level_and_items_without_history() -> None:
+    data = _synthetic()
+    shipments = _shipments({k: data[k] for k in ("SEASONAL", "FLAT")})
+    items = pd.DataFrame({"sku": ["SEASONAL", "FLAT", "NEVER"], "family": ["Bikes", "Bikes", "Trikes"]})
+    fam = baseline(shipments, HORIZON, items=items, level="family")
+    assert fam.methods["family"].tolist() == ["Bikes", "Trikes"]
+    assert fam.methods.set_index("family").loc["Trikes", "flags"] == "no_history"
+    qty = fam.qty()
+    assert list(qty.columns) == ["family", "bucket", "qty"]
+    assert qty[qty["family"] == "Trikes"]["qty"].eq(0).all() and len(qty) == 24
+
+
+@pytest.mark.dask
+def test_same_call_on_a_local_dask_cluster() -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    shipments = _shipments(_synthetic())
+    local = baseline(shipments, HORIZON, level="sku")
+    started = time.monotonic()
+    with (
+        distributed.LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = baseline(shipments, HORIZON, level="sku", engine=client)
+    assert time.monotonic() - started < 60
+    assert remote.methods["method"].tolist() == local.methods["method"].tolist()
+    pd.testing.assert_frame_equal(remote.forecast, local.forecast, rtol=1e-4)  # the cluster returns float32
