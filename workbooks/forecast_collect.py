@@ -31,6 +31,8 @@ import xlsxwriter
 
 from workbooks.xlsx import FileTableWriter
 
+from .cells import same_qty as _same
+from .cells import show_qty as _show
 from .forecast_audit import AuditStore, audit_path
 from .forecast_files import (
     RULE_CONFLICT,
@@ -129,16 +131,6 @@ def consolidate(
         grid[month] = [_nan(current.get((f, month))) for f in families]
     changes = pd.DataFrame(rows, columns=list(CHANGE_COLUMNS)).astype({"old": "float64", "new": "float64"})
     return Consolidation(grid, changes, tuple(issues), len(files), count)
-
-
-def _same(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-9)
-
-
-def _show(value: float | None) -> str:
-    return "blank" if value is None else f"{value:g}"
 
 
 def _nan(value: float | None) -> float:

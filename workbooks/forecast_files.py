@@ -29,8 +29,12 @@ from typing import Any
 import pandas as pd
 import xlsxwriter
 from python_calamine import CalamineWorkbook
-from xlsxwriter.utility import xl_rowcol_to_cell
 
+from .cells import cell_ref as _ref
+from .cells import cell_text as _text
+from .cells import is_blank as _blank
+from .cells import same_qty as _same
+from .cells import show_qty as _show
 from .layout import FORECAST_KEY, is_month_bucket
 
 TEMPLATE_VERSION = "sopxl-forecast-1"
@@ -388,29 +392,5 @@ def _number(value: Cell) -> tuple[float | None, str | None]:
     return None, f"a date/time ({value}) is not a number"
 
 
-def _same(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-9)
-
-
-def _show(value: float | None) -> str:
-    return "blank" if value is None else f"{value:g}"
-
-
 def _at(row: Sequence[Cell], col: int | None) -> Cell:
     return row[col] if col is not None and col < len(row) else None
-
-
-def _blank(value: Cell) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _text(value: Cell) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value).strip()
-
-
-def _ref(row: int, col: int) -> str:
-    return str(xl_rowcol_to_cell(row, col))

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 from python_calamine import CalamineTable, CalamineWorkbook, TableNotFound
-from xlsxwriter.utility import xl_rowcol_to_cell
 
+from .cells import cell_ref as _ref
+from .cells import cell_text as _text
+from .cells import is_blank as _blank
 from .layout import (
     FORECAST_KEY,
     FORECAST_SHEET,
@@ -297,18 +299,3 @@ def _last_header_col(header: list[Cell], key_col: int) -> int:
 
 def _at(row: list[Cell], col: int) -> Cell:
     return row[col] if col < len(row) else ""
-
-
-def _blank(value: Cell) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _text(value: Cell) -> str:
-    """Cell as text; a family typed as a number (``100``) reads ``"100"``, not ``"100.0"``."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value).strip()
-
-
-def _ref(row: int, col: int) -> str:
-    return str(xl_rowcol_to_cell(row, col))
