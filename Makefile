@@ -39,7 +39,7 @@ unit: $(STAMP) system-deps
 test: lint typecheck unit
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --size SME-L --repeat 3 --write
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache
