@@ -117,8 +117,9 @@ class LiveTableWriter:
     _frames: dict[str, tuple[TableSpec, pd.DataFrame]] = field(default_factory=dict)
     _stamps: dict[str, tuple[TableSpec, str]] = field(default_factory=dict)
 
-    def write_table(self, spec: TableSpec, frame: pd.DataFrame) -> None:
-        if spec.owner != "sopxl":
+    def write_table(self, spec: TableSpec, frame: pd.DataFrame, *, user_action: bool = False) -> None:
+        """Queue ``frame`` for the table; user-owned tables only on an explicit user action (Collect)."""
+        if spec.owner != "sopxl" and not user_action:
             raise ValueError(f"{spec.name} is user-owned: sopxl never writes it")
         missing = [c.field for c in spec.columns if c.field not in frame.columns]
         if missing:

@@ -13,7 +13,6 @@ showing the previous plan.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,15 @@ from sop_functions.capacity import available_capacity
 from sop_functions.plan import Plan, build_plan
 from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
-from workbooks.layout import CAPACITY_INPUT, OWNED_TABLES, PLANNING_TABLES, SCENARIO_INPUTS
+from workbooks.forecast_collect import Consolidation, collect
+from workbooks.layout import (
+    CAPACITY_INPUT,
+    FORECAST_KEY,
+    OWNED_TABLES,
+    PLANNING_TABLES,
+    SCENARIO_INPUTS,
+    forecast_spec,
+)
 from workbooks.planning_tables import planning_tables
 from workbooks.stamps import stamp_text
 from workbooks.tables import plan_stamps, plan_tables
@@ -39,7 +46,6 @@ from .plan_cache import PlanCache, PlanKey, resolve_source
 
 log = logging.getLogger(__name__)
 TITLE = "sopxl"
-FORECAST_HOOK = "workbooks.forecast_files"
 CACHE = PlanCache()
 """Plans this (RunPython) process computed; ``publish`` hands them to the UDF server through the store."""
 
@@ -113,19 +119,33 @@ def recompute_plan(book: xw.Book) -> str:
     return "Recomputed. " + _publish(book, plan, snapshot) + "".join(f"\nNote: {n}." for n in notes + grid_notes)
 
 
+FORECAST_FOLDER = "forecasts"
+"""The sales reps' forecast files live in this folder beside the workbook (``sop forecast-sheet`` output)."""
+
+
 def collect_forecasts(book: xw.Book) -> str:
-    """Pull the sales team's forecast files into the Forecast grid (``sop collect``; its own module)."""
-    try:
-        module = importlib.import_module(FORECAST_HOOK)
-    except ModuleNotFoundError:
-        return (
-            "Collect forecasts is not available in this sopxl version yet (it arrives with `sop collect`). "
-            "Meanwhile type or paste the forecasts into the Forecast sheet, then click Recompute."
-        )
-    hook: Callable[[xw.Book], str] | None = getattr(module, "collect_live", None)
-    if hook is None:
-        return f"{FORECAST_HOOK} has no collect_live(book) function yet: use `sop collect` from a terminal."
-    return hook(book)
+    """Consolidate the reps' forecast files of ``forecasts/`` into the live Forecast grid, with the audit trail.
+
+    The one write of the user-owned grid, because the planner clicked for it; conflicting or bad entries
+    are not applied and are listed in ``<workbook>.forecast.xlsx``.
+    """
+    master = Path(book.fullname)
+    folder = master.with_name(FORECAST_FOLDER)
+    if not folder.is_dir():
+        raise ValueError(f"no {FORECAST_FOLDER} folder beside {master.name}: put the reps' forecast files in {folder}")
+
+    def apply_live(result: Consolidation) -> None:
+        months = [c for c in result.grid.columns if c != FORECAST_KEY.field]
+        writer = LiveTableWriter(book)
+        writer.write_table(forecast_spec(months), result.grid, user_action=True)
+        writer.commit()
+
+    done = collect(folder, master, grid=live_reader.read_forecast(book), apply=apply_live)
+    c = done.consolidation
+    return (
+        f"Collected {c.files} forecast file(s): {len(c.changes)} change(s) applied, {len(c.issues)} issue(s) "
+        f"not applied (see {done.output.name}); audit trail in {done.audit.name}. Click Recompute to plan with them."
+    )
 
 
 def _current(book: xw.Book) -> tuple[Plan, Snapshot, dict[str, str]]:

@@ -22,7 +22,7 @@ import math
 import os
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,22 +171,29 @@ def output_path(master: Path) -> Path:
 
 
 def collect(
-    folder: str | os.PathLike[str], master: str | os.PathLike[str], *, as_of: dt.date | None = None
+    folder: str | os.PathLike[str],
+    master: str | os.PathLike[str],
+    *,
+    as_of: dt.date | None = None,
+    grid: pd.DataFrame | None = None,
+    apply: Callable[[Consolidation], object] | None = None,
 ) -> CollectResult:
     """Consolidate every forecast file of ``folder`` against the master's grid; write and audit the result.
 
-    Months before the as-of month (default today) are closed: entries for them are issues.
+    Months before the as-of month (default today) are closed: entries for them are issues. ``grid`` and
+    ``apply`` default to the master file on disk (read with calamine, written at the part level); the
+    Excel ribbon passes the live workbook's grid and its live writer instead.
     """
     book = Path(master)
     files, skipped = forecast_files_in(Path(folder), book)
     parsed = [read_forecast_file(p) for p in files]
-    grid = read_forecast(book)
+    current_grid = read_forecast(book) if grid is None else grid
     today = as_of or dt.date.today()
     current = f"{today.year:04d}-{today.month:02d}"
-    open_months = [m for m in grid["bucket"].astype(str).unique() if m >= current]
-    result = consolidate(parsed, grid, open_months=open_months)
+    open_months = [m for m in current_grid["bucket"].astype(str).unique() if m >= current]
+    result = consolidate(parsed, current_grid, open_months=open_months)
     out = write_forecast_grid(book, result)
-    apply_to_master(book, result)
+    (apply or (lambda r: apply_to_master(book, r)))(result)
     collected_at = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
     run_id = uuid.uuid4().hex[:12]
     store = AuditStore(audit_path(book))
