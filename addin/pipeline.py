@@ -1,4 +1,4 @@
-"""The jobs behind the CLI (and later the ribbon): source -> snapshot -> plan -> workbook.
+"""The jobs behind the CLI and the ribbon: source -> snapshot -> plan -> workbook.
 
 Kept apart from :mod:`addin.cli` so that commands stay thin and every job is callable from Python.
 """
