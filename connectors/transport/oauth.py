@@ -193,6 +193,15 @@ class _OAuthBase:
     def _valid(self) -> bool:
         return self.access_token is not None and self.clock.wall() < self.expires_at - EXPIRY_SKEW
 
+    def refresh(self, session: requests.Session) -> None:
+        """Get a new access token (each grant type its own way)."""
+        raise NotImplementedError
+
+    def apply(self, headers: dict[str, str], session: requests.Session) -> None:
+        if not self._valid():
+            self.refresh(session)
+        headers["Authorization"] = f"Bearer {self.access_token}"
+
 
 class ClientCredentials(_OAuthBase):
     """OAuth2 client-credentials grant (service-to-service; Business Central via Microsoft Entra ID)."""
@@ -217,11 +226,6 @@ class ClientCredentials(_OAuthBase):
         if self.scope:
             form["scope"] = self.scope
         self._post(session, form)
-
-    def apply(self, headers: dict[str, str], session: requests.Session) -> None:
-        if not self._valid():
-            self.refresh(session)
-        headers["Authorization"] = f"Bearer {self.access_token}"
 
 
 class RefreshToken(_OAuthBase):
@@ -281,8 +285,3 @@ class RefreshToken(_OAuthBase):
             "client_secret": self.client_secret,
         }
         self._persist(self._post(session, form))
-
-    def apply(self, headers: dict[str, str], session: requests.Session) -> None:
-        if not self._valid():
-            self.refresh(session)
-        headers["Authorization"] = f"Bearer {self.access_token}"
