@@ -13,8 +13,10 @@ calling workbook and its refresh stamp; results come from the plan of that stamp
 :mod:`addin.plan_cache` for the full rule). Called without it (Office.js, Python), the latest plan of this
 process is used.
 
-On Linux ``xw.func/arg/ret`` are no-ops; on Windows they record the ``__xlfunc__`` options that
-"Import Functions" turns into VBA wrappers and that ``call_udf`` feeds to ``xlwings.conversion``.
+Declared with :mod:`addin.udf_spec`: xlwings' classic ``xw.func/arg/ret`` (on Windows they record the
+``__xlfunc__`` options that "Import Functions" turns into VBA wrappers and that ``call_udf`` feeds to
+``xlwings.conversion``; on Linux they are no-ops), plus a portable record of the same options that
+:mod:`addin.officejs` declares to xlwings Server.
 """
 
 from __future__ import annotations
@@ -23,10 +25,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import xlwings as xw
-
 from workbooks.stamps import WorkbookStamps, stamp_text
 
+from . import udf_spec as udf
 from .plan_cache import PlanCache
 from .plan_index import LookupProblem
 
@@ -62,12 +63,12 @@ def _measure(measure: str, family: Any, month: Any, stamp: Any) -> Any:
     return _answer(lambda: CACHE.get(stamp).value(measure, family, month))
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("unit", RAW, doc='"units" (default) or "value" (money: shortage at price, surplus at cost)')
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("unit", RAW, doc='"units" (default) or "value" (money: shortage at price, surplus at cost)')
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_GAP(family: Any, month: Any, unit: Any = "units", stamp: Any = "") -> Any:
     """Projected gap of a family or SKU at the end of a month: negative = short, positive = surplus."""
     if unit is None or unit == "units":
@@ -77,85 +78,85 @@ def SOP_GAP(family: Any, month: Any, unit: Any = "units", stamp: Any = "") -> An
     return f"#SOP! unit must be 'units' or 'value', got {unit!r}"[:MAX_TEXT]
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_DEMAND(family: Any, month: Any, stamp: Any = "") -> Any:
     """Demand in a month: the forecast, or the open orders where they exceed it (units)."""
     return _measure("demand", family, month, stamp)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_SUPPLY(family: Any, month: Any, stamp: Any = "") -> Any:
     """Supply due in a month: open purchase receipts plus production orders (units)."""
     return _measure("supply", family, month, stamp)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_INVENTORY(family: Any, month: Any, stamp: Any = "") -> Any:
     """Projected inventory at the end of a month (units; negative = backlog)."""
     return _measure("projected_inventory", family, month, stamp)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_COVER(family: Any, month: Any, stamp: Any = "") -> Any:
     """Months of cover at the end of a month: projected inventory / average demand of the next 3 months."""
     return _measure("cover_months", family, month, stamp)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_FORECAST(family: Any, month: Any, stamp: Any = "") -> Any:
     """The sales forecast the plan used for a month (units; a SKU gets its history share)."""
     return _measure("forecast", family, month, stamp)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg(
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg(
     "measure", RAW, doc="demand, forecast, orders, supply, receipts, production, inventory, cover, gap, gap_value, ..."
 )
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_VALUE(family: Any, month: Any, measure: Any = "gap", stamp: Any = "") -> Any:
     """Any measure of the plan for a family or SKU and month (the Plan and Inventory table columns)."""
     return _answer(lambda: CACHE.get(stamp).checked_value(measure, family, month))
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("work_center", RAW, doc="Work center code or name (e.g. WC01)")
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("measure", RAW, doc='"load" (default: hours needed / hours available), "hours" or "capacity"')
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("work_center", RAW, doc="Work center code or name (e.g. WC01)")
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("measure", RAW, doc='"load" (default: hours needed / hours available), "hours" or "capacity"')
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_CAPACITY_LOAD(work_center: Any, month: Any, measure: Any = "load", stamp: Any = "") -> Any:
     """Capacity load of a work center in a month: demand x routing hours per unit / hours per month."""
     return _answer(lambda: CACHE.get(stamp).capacity_load(work_center, month, measure or "load"))
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_ACCURACY(family: Any, month: Any, stamp: Any = "") -> Any:
     """Forecast accuracy of a family and month (available once the plan carries accuracy)."""
 
@@ -173,10 +174,10 @@ def SOP_ACCURACY(family: Any, month: Any, stamp: Any = "") -> Any:
     return _answer(accuracy)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("part", RAW, doc='"text" (default: the as-of stamp sentence), "erp" (ERP as-of time) or "refreshed"')
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(RAW)
+@udf.func(category=CATEGORY)
+@udf.arg("part", RAW, doc='"text" (default: the as-of stamp sentence), "erp" (ERP as-of time) or "refreshed"')
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
 def SOP_ASOF(part: Any = "text", stamp: Any = "") -> Any:
     """How old the numbers are: the ERP as-of time of the data behind every SOP_ result."""
 
@@ -194,11 +195,11 @@ def SOP_ASOF(part: Any = "text", stamp: Any = "") -> Any:
     return _answer(asof)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("family", RAW, doc=FAMILY_DOC)
-@xw.arg("month", RAW, doc=MONTH_DOC)
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(index=False, header=True)
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(index=False, header=True)
 def SOP_EXPLAIN(family: Any, month: Any, stamp: Any = "") -> Any:
     """Spills the sales orders, purchase receipts and production orders behind a family's month."""
 
@@ -211,11 +212,11 @@ def SOP_EXPLAIN(family: Any, month: Any, stamp: Any = "") -> Any:
     return _answer(explain)
 
 
-@xw.func(category=CATEGORY)
-@xw.arg("measure", RAW, doc="gap (default), gap_value, demand, supply, inventory, cover, forecast, ...")
-@xw.arg("by", RAW, doc='"family" (default) or "sku"')
-@xw.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
-@xw.ret(index=True, header=True)
+@udf.func(category=CATEGORY)
+@udf.arg("measure", RAW, doc="gap (default), gap_value, demand, supply, inventory, cover, forecast, ...")
+@udf.arg("by", RAW, doc='"family" (default) or "sku"')
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(index=True, header=True)
 def SOP_PLAN(measure: Any = "gap", by: Any = "family", stamp: Any = "") -> Any:
     """Spills a whole family (or SKU) x month grid of one measure: one formula instead of hundreds."""
     return _answer(lambda: CACHE.get(stamp).grid(measure or "gap", by or "family"))
