@@ -1,4 +1,5 @@
-"""``sop addin build`` and ``sop addin install``: the classic Excel add-in (free, BSD xlwings, no key).
+"""``sop addin build`` and ``sop addin install``: the classic Excel add-in (free, BSD xlwings, no key);
+``sop addin serve``: the same functions and buttons for Excel on the web and Mac (xlwings Server, opt-in).
 
 ``install`` does what ``xlwings addin install`` does for its own add-in: copy the ``.xlam`` into Excel's
 XLSTART folder (loaded at every Excel start), then write the interpreter and PYTHONPATH the add-in's VBA
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -76,6 +79,44 @@ def install(
     return target, conf
 
 
+SERVER_PROJECT = Path(__file__).resolve().parent / "server"
+"""The xlwings Server project: ``custom_functions``, ``custom_scripts`` (see :mod:`addin.officejs`), task pane."""
+LICENCE_HELP = (
+    "xlwings Server is not free for commercial use: set XLWINGS_LICENSE_KEY to your commercial xlwings licence "
+    "key, or to 'noncommercial' if your use is noncommercial (PolyForm Noncommercial licence). The classic "
+    "add-in (sop addin install) needs no key."
+)
+
+
+def server_environment(folder: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of an xlwings Server process serving sopxl for the workbooks of ``folder``."""
+    if not environ.get("XLWINGS_LICENSE_KEY", "").strip():
+        raise ValueError(LICENCE_HELP)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder: give the folder holding the workbooks and their ERP exports")
+    pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT), environ.get("PYTHONPATH", "")) if p)
+    return {
+        **environ,
+        "PYTHONPATH": pythonpath,
+        "XLWINGS_PROJECT_DIR": str(SERVER_PROJECT),
+        "XLWINGS_PROJECT_NAME": "sopxl",
+        "XLWINGS_FUNCTIONS_NAMESPACE": environ.get("XLWINGS_FUNCTIONS_NAMESPACE", "SOPXL"),
+        "XLWINGS_ENABLE_EXAMPLES": "false",
+        "XLWINGS_ENABLE_HOTRELOAD": "false",
+        "SOPXL_SERVER_DIR": str(folder.resolve()),
+    }
+
+
+def serve_command_line(host: str, port: int, certfile: Path | None, keyfile: Path | None) -> list[str]:
+    """uvicorn running xlwings Server's app (a fresh process: the licence key must be set before xlwings loads)."""
+    line = [sys.executable, "-m", "uvicorn", "xlwings_server.main:app", "--host", host, "--port", str(port)]
+    if certfile is not None and keyfile is not None:
+        line += ["--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile)]
+    elif certfile is not None or keyfile is not None:
+        raise ValueError("give both --certfile and --keyfile (Excel only loads add-ins over HTTPS)")
+    return line
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``sop addin`` command group to the CLI."""
     from .cli import console, guarded
@@ -105,5 +146,19 @@ def register(app: typer.Typer) -> None:
             '"Trust access to the VBA project object model", then in the VBA editor (Alt+F11) run '
             "xlwings.ImportPythonUDFsToAddin with sopxl.xlam selected (docs/excel.md)."
         )
+
+    @addin_app.command("serve")
+    def serve_command(
+        folder: Annotated[Path, typer.Option("--folder", help="Folder of the workbooks and their exports.")] = Path(),
+        host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
+        certfile: Annotated[Path | None, typer.Option("--certfile", help="TLS certificate (PEM).")] = None,
+        keyfile: Annotated[Path | None, typer.Option("--keyfile", help="TLS private key (PEM).")] = None,
+    ) -> None:
+        """Serve the SOP_ functions and S&OP buttons to Excel on the web and Mac (xlwings Server; needs a key)."""
+        env = guarded(lambda: server_environment(folder, os.environ))
+        line = guarded(lambda: serve_command_line(host, port, certfile, keyfile))
+        console.print(f"serving sopxl for {env['SOPXL_SERVER_DIR']} on {host}:{port} (manifest: /manifest)")
+        raise typer.Exit(subprocess.call(line, env=env))
 
     app.add_typer(addin_app, name="addin")

@@ -150,10 +150,23 @@ class PlanCache:
         key = PlanKey.parse(stamp)
         if not key.stamp:
             raise LookupProblem("#SOP! this workbook has not been refreshed yet: click Refresh from ERP")
+        if not key.book:  # a bare refreshed_at (xlwings Server formulas): the plan of that refresh, if held
+            for text, index in reversed(self._entries.items()):
+                if PlanKey.parse(text).stamp == key.stamp:
+                    return index
         found = self.store.load(key)
         if found is None:
             found = self.loader(key)
         return self.put(key, *found)
+
+    def latest_stamp(self, book: str) -> str:
+        """The stamp text of the newest plan held for a workbook (by name or full name); ``""`` if none."""
+        wanted = book.strip().casefold()
+        for text in reversed(self._entries):
+            held = PlanKey.parse(text).book.casefold()
+            if held == wanted or Path(held).name == wanted:
+                return text
+        return ""
 
     def put(self, key: PlanKey, plan: Plan, snapshot: Snapshot) -> PlanIndex:
         """Index a plan under its key (and as the current plan)."""
@@ -216,6 +229,7 @@ def plan_from_workbook(key: PlanKey) -> tuple[Plan, Snapshot]:
     file, an ERP export that moved on, or a Forecast grid edited since (the Plan table disagrees).
     """
     from workbooks import layout, reader
+    from workbooks.stamps import same_time
 
     from .pipeline import in_horizon, load_snapshot
 
@@ -226,7 +240,7 @@ def plan_from_workbook(key: PlanKey) -> tuple[Plan, Snapshot]:
     if settings.get("refreshed_at", "") != key.stamp:
         raise LookupProblem("#SOP! the saved workbook holds another plan: click Recompute on the S&OP tab")
     snapshot = load_snapshot(resolve_source(key.book, settings.get("source", "")))
-    if snapshot.as_of.isoformat() != settings.get("erp_as_of", ""):
+    if not same_time(settings.get("erp_as_of", ""), snapshot.as_of):
         raise LookupProblem("#SOP! the ERP data changed since this plan: click Refresh from ERP")
     periods = int(settings.get("horizon_periods") or 18)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=periods)

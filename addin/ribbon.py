@@ -12,11 +12,13 @@ showing the previous plan.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import xlwings as xw
 
@@ -36,7 +38,7 @@ from workbooks.layout import (
     forecast_spec,
 )
 from workbooks.planning_tables import planning_tables
-from workbooks.stamps import stamp_text
+from workbooks.stamps import same_time, settings_time, stamp_text
 from workbooks.tables import plan_stamps, plan_tables
 
 from . import live_reader, publish
@@ -48,6 +50,29 @@ log = logging.getLogger(__name__)
 TITLE = "sopxl"
 CACHE = PlanCache()
 """Plans this (RunPython) process computed; ``publish`` hands them to the UDF server through the store."""
+SERVER_DIR_ENV = "SOPXL_SERVER_DIR"
+
+
+def workbook_path(book: xw.Book) -> Path:
+    """The workbook's file, whose folder holds its export files, ``forecasts/`` and ``sop.toml``.
+
+    Desktop Excel gives the full path. Office.js gives only the name, so on xlwings Server the workbook's
+    folder is the server's data folder (``$SOPXL_SERVER_DIR``, default: the working directory); the name
+    is reduced to a bare file name so a client cannot point outside that folder.
+    """
+    path = Path(book.fullname)
+    if path.is_absolute():
+        return path
+    name = PureWindowsPath(book.name).name  # splits on "/" and on backslashes
+    if name in ("", ".", ".."):
+        raise ValueError(f"cannot use the workbook name {book.name!r}: save the workbook under a file name")
+    return Path(os.environ.get(SERVER_DIR_ENV) or Path.cwd()) / name
+
+
+def _status(app: xw.App, text: str | bool) -> None:
+    """Excel's status bar message; Office.js has no status bar (xlwings raises NotImplementedError)."""
+    with contextlib.suppress(AttributeError, NotImplementedError):
+        app.status_bar = text
 
 
 def _plan_for(book: xw.Book, snapshot: Snapshot, settings: dict[str, str]) -> tuple[Plan, list[str]]:
@@ -64,7 +89,7 @@ def _recalculate(app: xw.App) -> None:
     """A full recalculation, so every SOP_ formula is evaluated again against the new plan."""
     try:
         app.api.CalculateFull()
-    except AttributeError:
+    except (AttributeError, NotImplementedError):  # no COM object: xlwings Server sends calculate(full)
         app.calculate()
 
 
@@ -79,7 +104,7 @@ def _publish(book: xw.Book, plan: Plan, snapshot: Snapshot) -> str:
         if spec.stamp_cell:
             writer.write_stamp(spec, text)
     report = writer.commit()
-    CACHE.publish(PlanKey(book.fullname, stamps.refreshed_at.isoformat()), plan, snapshot)
+    CACHE.publish(PlanKey(book.fullname, settings_time(stamps.refreshed_at)), plan, snapshot)
     _recalculate(book.app)
     worst = plan.top_gaps.head(1)
     gap = (
@@ -96,7 +121,7 @@ def refresh_from_erp(book: xw.Book) -> str:
     source = settings.get("source", "")
     if not source or source == "template":
         raise ValueError("Settings has no ERP source yet: build the workbook with `sop new --source ...` first")
-    snapshot = load_snapshot(resolve_source(book.fullname, source))
+    snapshot = load_snapshot(resolve_source(str(workbook_path(book)), source))
     plan, notes = _plan_for(book, snapshot, settings)
     return "Refreshed. " + _publish(book, plan, snapshot) + "".join(f"\nNote: {n}." for n in notes)
 
@@ -112,8 +137,8 @@ def recompute_plan(book: xw.Book) -> str:
         source = settings.get("source", "")
         if not source or source == "template":
             raise ValueError("nothing to recompute yet: click Refresh from ERP first")
-        snapshot = load_snapshot(resolve_source(book.fullname, source))
-        if snapshot.as_of.isoformat() != settings.get("erp_as_of", ""):
+        snapshot = load_snapshot(resolve_source(str(workbook_path(book)), source))
+        if not same_time(settings.get("erp_as_of", ""), snapshot.as_of):
             notes.append("the last refresh's ERP data was not kept, so the current ERP data was used")
     plan, grid_notes = _plan_for(book, snapshot, settings)
     return "Recomputed. " + _publish(book, plan, snapshot) + "".join(f"\nNote: {n}." for n in notes + grid_notes)
@@ -129,7 +154,7 @@ def collect_forecasts(book: xw.Book) -> str:
     The one write of the user-owned grid, because the planner clicked for it; conflicting or bad entries
     are not applied and are listed in ``<workbook>.forecast.xlsx``.
     """
-    master = Path(book.fullname)
+    master = workbook_path(book)
     folder = master.with_name(FORECAST_FOLDER)
     if not folder.is_dir():
         raise ValueError(f"no {FORECAST_FOLDER} folder beside {master.name}: put the reps' forecast files in {folder}")
@@ -160,9 +185,9 @@ def _current(book: xw.Book) -> tuple[Plan, Snapshot, dict[str, str]]:
 def publish_plan(book: xw.Book) -> str:
     """Freeze the plan the workbook shows as a numbered version; with a Tryton source, write it to the ERP too."""
     plan, _snapshot, settings = _current(book)
-    config = Path(book.fullname).with_name("sop.toml")
+    config = workbook_path(book).with_name("sop.toml")
     erp = load_settings(config) if settings.get("source", "").startswith("tryton") and config.is_file() else None
-    return "Published: " + publish.publish_plan(book.fullname, plan=plan, erp=erp).message + "."
+    return "Published: " + publish.publish_plan(workbook_path(book), plan=plan, erp=erp).message + "."
 
 
 def new_scenario(book: xw.Book) -> str:
@@ -226,20 +251,30 @@ ACTIONS: dict[str, Action] = {
 """Ribbon button tag -> action. The tags are the ``tag`` attributes in addin/xlam/customUI14.xml."""
 
 
+@dataclass(frozen=True)
+class Outcome:
+    message: str
+    ok: bool
+
+
+def perform(tag: str, book: xw.Book) -> Outcome:
+    """Run the action of a ribbon button on ``book``; a failure becomes one clear message (traceback: log)."""
+    action = ACTIONS.get(tag)
+    if action is None:
+        return Outcome(f"Unknown S&OP button {tag!r}: reinstall the add-in (`sop addin install`).", False)
+    _status(book.app, f"sopxl: {action.label}...")
+    try:
+        return Outcome(action.run(book), True)
+    except Exception as exc:  # shown to a planner: one clear line, the traceback goes to the log
+        log.exception("ribbon action %s failed", tag)
+        return Outcome(f"{action.label} failed: {str(exc) or type(exc).__name__}", False)
+    finally:
+        _status(book.app, False)
+
+
 def run(tag: str, book: xw.Book | None = None) -> str:
     """Run the action of a ribbon button (``book`` defaults to ``xw.Book.caller()``) and show its message."""
     target = book if book is not None else xw.Book.caller()
-    action = ACTIONS.get(tag)
-    if action is None:
-        message = f"Unknown S&OP button {tag!r}: reinstall the add-in (`sop addin install`)."
-    else:
-        target.app.status_bar = f"sopxl: {action.label}..."
-        try:
-            message = action.run(target)
-        except Exception as exc:  # shown to a planner: one clear line, the traceback goes to the log
-            log.exception("ribbon action %s failed", tag)
-            message = f"{action.label} failed: {exc}"
-        finally:
-            target.app.status_bar = False
-    target.app.alert(message, title=TITLE)
-    return message
+    outcome = perform(tag, target)
+    target.app.alert(outcome.message, title=TITLE)
+    return outcome.message

@@ -215,3 +215,20 @@ def test_book_from_caller_is_what_run_uses(book: xw.Book) -> None:
     other = copy.copy(book)
     assert xw.Book.caller().fullname == other.fullname
     assert PlanKey.parse(f"{book.fullname}|x").book == book.fullname
+
+
+def test_workbook_path_keeps_office_js_names_inside_the_server_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = self.fullname = name
+
+    monkeypatch.setenv(ribbon.SERVER_DIR_ENV, str(tmp_path))
+    desktop = tmp_path / "plans" / "SOP.xlsx"
+    assert ribbon.workbook_path(Named(str(desktop))) == desktop  # type: ignore[arg-type]
+    assert ribbon.workbook_path(Named("SOP.xlsx")) == tmp_path / "SOP.xlsx"  # type: ignore[arg-type]
+    assert ribbon.workbook_path(Named("../../etc/SOP.xlsx")) == tmp_path / "SOP.xlsx"  # type: ignore[arg-type]
+    assert ribbon.workbook_path(Named("..\\x\\SOP.xlsx")) == tmp_path / "SOP.xlsx"  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="file name"):
+        ribbon.workbook_path(Named(".."))  # type: ignore[arg-type]

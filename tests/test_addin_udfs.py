@@ -177,6 +177,16 @@ def test_a_missing_plan_is_recomputed_from_the_saved_workbook_or_refused(demo: D
         cache.get(f"{demo.workbook}|2020-01-01T00:00:00+00:00")
 
 
+def test_a_bare_refresh_stamp_finds_the_plan_of_that_refresh(demo: Demo, tmp_path: Path) -> None:
+    """xlwings Server formulas pass the Settings refreshed_at cell alone (no workbook path)."""
+    cache = PlanCache(PlanStore(tmp_path / "plans"))
+    held = cache.put(PlanKey("SOP.xlsx", "2026-11-26 09:00:00+01:00"), demo.plan, demo.snapshot)
+    cache.put(PlanKey("Other.xlsx", "2026-11-26 10:00:00+01:00"), demo.plan, demo.snapshot)
+    assert cache.get("2026-11-26 09:00:00+01:00") is held
+    with pytest.raises(ValueError, match="plan not found"):
+        cache.get("2026-11-20 09:00:00+01:00")
+
+
 def test_import_functions_generates_wrappers_with_the_hidden_stamp(udfs: ModuleType, xl_udfs: ModuleType) -> None:
     """What Excel's "Import Functions" writes into the add-in, from xlwings' own generator."""
     out = io.StringIO()

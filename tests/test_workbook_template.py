@@ -168,8 +168,8 @@ def test_values_round_trip_through_calamine_with_nan_and_inf_blank(book: Path) -
     settings = dict(read_table(book, layout.SETTINGS).itertuples(index=False))
     assert settings == {
         "source": "files:demo",
-        "erp_as_of": "2026-11-25T08:00:00+01:00",
-        "refreshed_at": "2026-11-25T09:30:00+00:00",
+        "erp_as_of": "2026-11-25 08:00:00+01:00",
+        "refreshed_at": "2026-11-25 09:30:00+00:00",
         "horizon_start": "2026-11",
         "horizon_periods": "3",
         "grain": "month",

@@ -48,6 +48,23 @@ def _minutes(value: dt.datetime) -> str:
     return f"{text[:-2]}:{text[-2:]}"
 
 
+def settings_time(value: dt.datetime) -> str:
+    """A time as tblSettings holds it: ``2026-11-25 08:00:00.123456+01:00`` (ISO 8601 with a space).
+
+    Not the ``T`` form: xlwings' Office.js engine turns every cell text matching its ISO pattern into a
+    datetime and fails on a ``+01:00`` offset. Python's ``fromisoformat`` reads both forms.
+    """
+    return value.isoformat(sep=" ")
+
+
+def same_time(text: str, value: dt.datetime) -> bool:
+    """Whether a Settings time text (either ISO form) names ``value``."""
+    try:
+        return dt.datetime.fromisoformat(text.strip()) == value
+    except (ValueError, TypeError):
+        return False
+
+
 def stamp_text(stamps: WorkbookStamps) -> str:
     """The as-of stamp, e.g. ``ERP data as of 2026-11-25 08:00 +01:00 (source: files:demo)``."""
     if stamps.erp_as_of is None:
@@ -68,8 +85,8 @@ def settings_frame(stamps: WorkbookStamps, buckets: Sequence[str]) -> pd.DataFra
     months = [b for b in buckets if b != PAST_DUE]
     rows = {
         "source": stamps.source,
-        "erp_as_of": stamps.erp_as_of.isoformat() if stamps.erp_as_of else "",
-        "refreshed_at": stamps.refreshed_at.isoformat(),
+        "erp_as_of": settings_time(stamps.erp_as_of) if stamps.erp_as_of else "",
+        "refreshed_at": settings_time(stamps.refreshed_at),
         "horizon_start": months[0] if months else "",
         "horizon_periods": str(len(months)),
         "grain": stamps.grain,
