@@ -9,6 +9,7 @@ it posts the workbook payload built from a real .xlsx, applies the returned acti
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -249,3 +250,33 @@ def test_serve_refuses_without_a_licence_key(tmp_path: Path, monkeypatch: pytest
     result = CliRunner().invoke(app, ["addin", "serve", "--folder", str(tmp_path)])
     assert result.exit_code != 0
     assert "XLWINGS_LICENSE_KEY" in result.output and "classic" in result.output
+
+
+FAILING_AFTER_A_WRITE = """
+import asyncio, json, sys
+import xlwings as xw
+from addin import officejs, ribbon
+
+def write_then_fail(book):
+    book.sheets["Plan"]["A5"].value = "half of a refresh"
+    raise RuntimeError("the ERP connection dropped")
+
+ribbon.ACTIONS["refresh"] = ribbon.Action("Refresh from ERP", write_then_fail)
+book = xw.Book(json=json.load(open(sys.argv[1])))
+asyncio.run(officejs.SCRIPTS["sop_refresh"](None, book))
+print(json.dumps(book.json()))
+"""
+
+
+def test_a_failing_action_sends_no_writes_only_its_message(server: Server, tmp_path: Path) -> None:
+    """Office.js applies a script's actions after it returns: a write queued before a failure must not go."""
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(book_payload(server.demo.workbook)))
+    env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "SOPXL_PLAN_DIR": str(tmp_path / "plans")}
+    done = subprocess.run(
+        [sys.executable, "-c", FAILING_AFTER_A_WRITE, str(payload)], env=env, capture_output=True, text=True, check=True
+    )
+    client = ClientWorkbook(book_payload(server.demo.workbook))
+    client.apply(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert client.writes == []
+    assert client.alerts == ["Refresh from ERP failed: the ERP connection dropped"]
