@@ -81,6 +81,8 @@ def install(
 
 SERVER_PROJECT = Path(__file__).resolve().parent / "server"
 """The xlwings Server project: ``custom_functions``, ``custom_scripts`` (see :mod:`addin.officejs`), task pane."""
+MANIFEST_ID = "8795209a-31cc-4f93-b730-639f4932e8b2"
+"""sopxl's Office add-in id (xlwings Server's default id is shared by every xlwings Server install)."""
 LICENCE_HELP = (
     "xlwings Server is not free for commercial use: set XLWINGS_LICENSE_KEY to your commercial xlwings licence "
     "key, or to 'noncommercial' if your use is noncommercial (PolyForm Noncommercial licence). The classic "
@@ -103,6 +105,7 @@ def server_environment(folder: Path, environ: Mapping[str, str]) -> dict[str, st
         "XLWINGS_FUNCTIONS_NAMESPACE": environ.get("XLWINGS_FUNCTIONS_NAMESPACE", "SOPXL"),
         "XLWINGS_ENABLE_EXAMPLES": "false",
         "XLWINGS_ENABLE_HOTRELOAD": "false",
+        "XLWINGS_MANIFEST_ID_PROD": environ.get("XLWINGS_MANIFEST_ID_PROD", MANIFEST_ID),
         "SOPXL_SERVER_DIR": str(folder.resolve()),
     }
 

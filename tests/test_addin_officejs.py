@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,12 +22,14 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import requests
 from typer.testing import CliRunner
 
 from addin import ribbon, udfs
+from addin.addin_commands import MANIFEST_ID
 from addin.cli import app
 from workbooks import layout
 
@@ -243,6 +246,28 @@ def test_served_metadata_matches_the_classic_declarations(server: Server) -> Non
     pane = _Buttons()
     pane.feed(requests.get(f"{server.url}/taskpane", timeout=30).text)
     assert sorted(pane.scripts) == sorted(f"sop_{t}" for t in ribbon.ACTIONS)  # one button per ribbon action
+
+
+OFFICE = "{http://schemas.microsoft.com/office/taskpaneappversionoverrides}"
+BASIC = "{http://schemas.microsoft.com/office/officeappbasictypes/1.0}"
+
+
+def test_the_office_ribbon_has_the_classic_buttons_and_each_runs_its_script(server: Server) -> None:
+    manifest = ElementTree.fromstring(requests.get(f"{server.url}/manifest", timeout=30).content)
+    assert manifest.findtext("{http://schemas.microsoft.com/office/appforoffice/1.1}Id") == MANIFEST_ID
+    strings = {s.get("id"): s.get("DefaultValue") for s in manifest.iter(f"{BASIC}String")}
+    buttons = {
+        control.findtext(f"{OFFICE}Action/{OFFICE}FunctionName"): strings[control.find(f"{OFFICE}Label").get("resid")]
+        for control in manifest.iter(f"{OFFICE}Control")
+        if control.find(f"{OFFICE}Action").get("{http://www.w3.org/2001/XMLSchema-instance}type") == "ExecuteFunction"
+    }
+    assert buttons == {f"sop-{t}": a.label for t, a in ribbon.ACTIONS.items()}
+    # ribbon.js associates each of those function names with the script of the same action.
+    js = requests.get(f"{server.url}/static/js/ribbon.js", timeout=30).text
+    listed = re.search(r"SOP_BUTTONS = \[([^\]]*)\]", js)
+    assert listed is not None and re.findall(r'"(\w+)"', listed.group(1)) == list(ribbon.ACTIONS)
+    assert "Office.actions.associate(`sop-${tag}`" in js and "scriptName: `sop_${tag}`" in js
+    assert "hello" not in js and "hello" not in ElementTree.tostring(manifest, encoding="unicode")
 
 
 def test_serve_refuses_without_a_licence_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
