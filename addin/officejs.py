@@ -24,6 +24,7 @@ changes (needed with several server workers, which do not share memory).
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -103,11 +104,20 @@ def server_script(tag: str, action: ribbon.Action) -> Callable[..., Any]:
     return xlserver.script(name=action.label)(run_action)
 
 
+def _fail_pyodide_imports_fast() -> None:
+    """xlwings' ``js_to_none`` tries ``from pyodide.ffi import JsNull`` for every argument of every call;
+    outside the browser that failed import searches all of ``sys.path`` each time (~75 % of a call's
+    Python cost, bench/officejs_speed.py). A ``None`` entry in ``sys.modules`` makes it fail at once."""
+    if sys.platform != "emscripten":
+        sys.modules.setdefault("pyodide", None)  # type: ignore[arg-type]
+
+
 def _share_plans() -> None:
     """Scripts and functions run in this one process: the functions read the plans the scripts publish."""
     udfs.CACHE = ribbon.CACHE
 
 
+_fail_pyodide_imports_fast()
 _share_plans()
 FUNCTIONS: dict[str, Callable[..., Any]] = {udf.__name__: server_function(udf) for udf in udfs.UDFS}
 SCRIPTS: dict[str, Callable[..., Any]] = {
