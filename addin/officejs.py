@@ -46,8 +46,9 @@ which xlwings' default converter makes, so single-cell results use the default c
 def _with_workbook_stamp(args: list[Any], position: int, default: Any, caller: Caller | None) -> list[Any]:
     """Fill an omitted ``stamp`` with the newest plan of the calling workbook (Office.js names it).
 
-    So a server shared by several workbooks never answers one workbook's formula from another's plan; a
-    workbook this server holds no plan for gets "#SOP! ... not been refreshed yet".
+    So a server shared by several workbooks never answers one workbook's formula from another's plan; after
+    a restart the newest stored plan of that workbook is used; a workbook never refreshed through this
+    server gets "#SOP! ... not been refreshed yet".
     """
     values = list(args)
     if len(values) > position and values[position] not in (None, "", default):

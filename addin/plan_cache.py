@@ -110,6 +110,16 @@ class PlanStore:
             return None
         return plan, snapshot
 
+    def newest(self, book: str) -> tuple[PlanKey, Plan, Snapshot] | None:
+        """The most recently saved plan of a workbook (its name or full name exactly as published)."""
+        saved = sorted(self.root.glob(f"{_digest(book.casefold())}-*.pkl"), key=lambda p: p.stat().st_mtime)
+        for path in reversed(saved):
+            with contextlib.suppress(OSError), path.open("rb") as fh:
+                key, plan, snapshot = pickle.load(fh)
+                if key.book.casefold() == book.casefold():
+                    return key, plan, snapshot
+        return None
+
     def _prune(self, key: PlanKey) -> None:
         mine = sorted(self.root.glob(f"{_digest(key.book.casefold())}-*.pkl"), key=lambda p: p.stat().st_mtime)
         for old in mine[:-KEEP_PER_BOOK]:
@@ -160,13 +170,17 @@ class PlanCache:
         return self.put(key, *found)
 
     def latest_stamp(self, book: str) -> str:
-        """The stamp text of the newest plan held for a workbook (by name or full name); ``""`` if none."""
+        """The stamp text of the newest plan of a workbook (by name or full name): held here, else the newest
+        the store keeps (a restarted xlwings Server); ``""`` if none."""
         wanted = book.strip().casefold()
         for text in reversed(self._entries):
             held = PlanKey.parse(text).book.casefold()
             if held == wanted or Path(held).name == wanted:
                 return text
-        return ""
+        saved = self.store.newest(book.strip())
+        if saved is None:
+            return ""
+        return self.put(*saved).stamp
 
     def put(self, key: PlanKey, plan: Plan, snapshot: Snapshot) -> PlanIndex:
         """Index a plan under its key (and as the current plan)."""

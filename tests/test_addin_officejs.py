@@ -65,16 +65,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("officejs")
-    demo = make_demo(folder)
+@contextlib.contextmanager
+def serving(folder: Path, demo: Demo, name: str) -> Iterator[Server]:
+    """``sop addin serve`` for ``folder`` as a real process (plans stored in ``folder/plans``)."""
     port = _free_port()
     env = {**os.environ, "XLWINGS_LICENSE_KEY": "noncommercial", "SOPXL_PLAN_DIR": str(folder / "plans")}
     env.pop("SOPXL_SOURCE", None)
     sop = str(Path(sys.executable).with_name("sop"))  # the installed console script, as a user runs it
     command = [sop, "addin", "serve", "--folder", str(folder), "--port", str(port)]
-    log = (folder / "server.log").open("w")
+    log_path = folder / f"{name}.log"
+    log = log_path.open("w")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -86,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except requests.ConnectionError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("xlwings Server did not start:\n" + (folder / "server.log").read_text())
+                raise AssertionError("xlwings Server did not start:\n" + log_path.read_text())
             time.sleep(0.3)
         meta = requests.get(f"{url}/xlwings/custom-functions-meta", timeout=30).json()["functions"]
         yield Server(url, demo, {f["name"]: len(f["parameters"]) for f in meta})
@@ -95,6 +95,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("officejs")
+    with serving(folder, make_demo(folder), "server") as running:
+        yield running
 
 
 @pytest.fixture
@@ -191,6 +198,16 @@ def test_each_workbook_gets_its_own_plan_from_one_server(server: Server, client:
     assert theirs >= 9000 > mine
     never = server.function("SOP_DEMAND", "Bikes", month, book="Never.xlsx")[0][0]
     assert never.startswith("#SOP! this workbook has not been refreshed yet"), never
+
+
+def test_a_restarted_server_answers_from_the_stored_plan(server: Server, client: ClientWorkbook) -> None:
+    _refresh(server, client)
+    expected = server.function("SOP_GAP", "Bikes", "2026-12")
+    folder = server.demo.workbook.parent
+    with serving(folder, server.demo, "restarted") as restarted:  # a fresh process: nothing in memory
+        assert restarted.function("SOP_GAP", "Bikes", "2026-12") == expected
+        never = restarted.function("SOP_GAP", "Bikes", "2026-12", book="Never.xlsx")[0][0]
+        assert never.startswith("#SOP! this workbook has not been refreshed yet"), never
 
 
 def test_recompute_after_a_forecast_edit_reaches_tables_and_functions(server: Server, client: ClientWorkbook) -> None:

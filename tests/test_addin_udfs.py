@@ -187,6 +187,18 @@ def test_a_bare_refresh_stamp_finds_the_plan_of_that_refresh(demo: Demo, tmp_pat
         cache.get("2026-11-20 09:00:00+01:00")
 
 
+def test_the_newest_plan_of_a_workbook_survives_a_restart(demo: Demo, tmp_path: Path) -> None:
+    """xlwings Server after a restart: formulas without a stamp find the workbook's newest stored plan."""
+    before = PlanCache(PlanStore(tmp_path / "plans"))
+    before.publish(PlanKey("SOP.xlsx", "2026-11-26 09:00:00+01:00"), demo.plan, demo.snapshot)
+    newest = before.publish(PlanKey("SOP.xlsx", "2026-11-26 10:00:00+01:00"), demo.plan, demo.snapshot)
+    before.publish(PlanKey("Other.xlsx", "2026-11-26 11:00:00+01:00"), demo.plan, demo.snapshot)
+    restarted = PlanCache(PlanStore(tmp_path / "plans"))
+    assert restarted.latest_stamp("SOP.xlsx") == newest.stamp == "SOP.xlsx|2026-11-26 10:00:00+01:00"
+    assert restarted.latest_stamp("sop.xlsx") == newest.stamp  # Excel names are case-insensitive
+    assert restarted.latest_stamp("Never.xlsx") == ""
+
+
 def test_import_functions_generates_wrappers_with_the_hidden_stamp(udfs: ModuleType, xl_udfs: ModuleType) -> None:
     """What Excel's "Import Functions" writes into the add-in, from xlwings' own generator."""
     out = io.StringIO()
