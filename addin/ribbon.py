@@ -44,13 +44,39 @@ from workbooks.tables import plan_stamps, plan_tables
 from . import live_reader, publish
 from .live_writer import LiveTableWriter
 from .pipeline import in_horizon, load_snapshot
-from .plan_cache import PlanCache, PlanKey, resolve_source
+from .plan_cache import SOURCE_ENV, PlanCache, PlanKey, resolve_source
 
 log = logging.getLogger(__name__)
 TITLE = "sopxl"
 CACHE = PlanCache()
 """Plans this (RunPython) process computed; ``publish`` hands them to the UDF server through the store."""
 SERVER_DIR_ENV = "SOPXL_SERVER_DIR"
+
+
+def _served(book: xw.Book) -> bool:
+    """Whether the workbook came from Office.js through xlwings Server (a name, not a path on this machine)."""
+    return not Path(book.fullname).is_absolute()
+
+
+def _server_root() -> Path:
+    return Path(os.environ.get(SERVER_DIR_ENV) or Path.cwd())
+
+
+def erp_source(book: xw.Book, source: str) -> str:
+    """The ERP source a workbook's Settings name, for :func:`pipeline.load_snapshot`.
+
+    On xlwings Server the Settings text comes from whoever calls the server, so it may only name an export
+    folder inside the server's folder, ``tryton`` (the server's own sop.toml) or the administrator's
+    ``$SOPXL_SOURCE``: never another folder on the server.
+    """
+    if not source or source == "template":
+        raise ValueError("Settings has no ERP source yet: build the workbook with `sop new --source ...` first")
+    resolved = resolve_source(str(workbook_path(book)), source)
+    if _served(book) and resolved not in ("tryton", os.environ.get(SOURCE_ENV, "").strip()):
+        root = _server_root().resolve()
+        if not Path(resolved).resolve().is_relative_to(root):
+            raise ValueError(f"the workbook's ERP source {source!r} is outside the server's folder {root}")
+    return resolved
 
 
 def workbook_path(book: xw.Book) -> Path:
@@ -60,13 +86,12 @@ def workbook_path(book: xw.Book) -> Path:
     folder is the server's data folder (``$SOPXL_SERVER_DIR``, default: the working directory); the name
     is reduced to a bare file name so a client cannot point outside that folder.
     """
-    path = Path(book.fullname)
-    if path.is_absolute():
-        return path
+    if not _served(book):
+        return Path(book.fullname)
     name = PureWindowsPath(book.name).name  # splits on "/" and on backslashes
     if name in ("", ".", ".."):
         raise ValueError(f"cannot use the workbook name {book.name!r}: save the workbook under a file name")
-    return Path(os.environ.get(SERVER_DIR_ENV) or Path.cwd()) / name
+    return _server_root() / name
 
 
 def _status(app: xw.App, text: str | bool) -> None:
@@ -118,10 +143,7 @@ def _publish(book: xw.Book, plan: Plan, snapshot: Snapshot) -> str:
 def refresh_from_erp(book: xw.Book) -> str:
     """Load the ERP source named in Settings, plan with the live Forecast grid, write the owned tables."""
     settings = live_reader.read_settings(book)
-    source = settings.get("source", "")
-    if not source or source == "template":
-        raise ValueError("Settings has no ERP source yet: build the workbook with `sop new --source ...` first")
-    snapshot = load_snapshot(resolve_source(str(workbook_path(book)), source))
+    snapshot = load_snapshot(erp_source(book, settings.get("source", "")))
     plan, notes = _plan_for(book, snapshot, settings)
     return "Refreshed. " + _publish(book, plan, snapshot) + "".join(f"\nNote: {n}." for n in notes)
 
@@ -137,7 +159,7 @@ def recompute_plan(book: xw.Book) -> str:
         source = settings.get("source", "")
         if not source or source == "template":
             raise ValueError("nothing to recompute yet: click Refresh from ERP first")
-        snapshot = load_snapshot(resolve_source(str(workbook_path(book)), source))
+        snapshot = load_snapshot(erp_source(book, source))
         if not same_time(settings.get("erp_as_of", ""), snapshot.as_of):
             notes.append("the last refresh's ERP data was not kept, so the current ERP data was used")
     plan, grid_notes = _plan_for(book, snapshot, settings)

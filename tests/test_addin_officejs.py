@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 from addin import ribbon, udfs
 from addin.addin_commands import MANIFEST_ID
 from addin.cli import app
+from connectors.demo_data import write_export_folder
 from workbooks import layout
 
 from .addin_support import Demo, make_demo
@@ -236,6 +237,21 @@ def test_freshness_and_a_failing_action_report_in_an_alert(server: Server, clien
     # No forecasts/ folder beside the workbook on the server: one clear message, nothing written.
     server.script("sop_collect", client)
     assert client.alerts[-1].startswith("Collect forecasts failed: no forecasts folder"), client.alerts
+    assert client.writes == []
+
+
+def test_a_client_cannot_point_the_server_at_another_folder(
+    server: Server, client: ClientWorkbook, tmp_path: Path
+) -> None:
+    """The Settings source comes from the caller: only export folders inside the server's folder are read."""
+    elsewhere = write_export_folder(tmp_path / "someone-elses-export", seed=3)
+    sheet, _table = client.table(layout.SETTINGS.name)
+    top, left, _bottom, _right = client.table_box(layout.SETTINGS.name)
+    row = next(i for i, r in enumerate(client.table_rows(layout.SETTINGS.name)) if r[0] == "source")
+    client.set_cell(sheet["name"], top + 1 + row, left + 1, str(elsewhere))
+    server.script("sop_refresh", client)
+    assert client.alerts[-1].startswith("Refresh from ERP failed: the workbook's ERP source"), client.alerts
+    assert "outside the server's folder" in client.alerts[-1]
     assert client.writes == []
 
 
