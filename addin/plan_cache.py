@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from sop_functions.buckets import Horizon
 from sop_functions.plan import Plan, build_plan
@@ -203,14 +202,6 @@ class PlanCache:
         self.current = None
 
 
-def settings_values(frame: pd.DataFrame) -> dict[str, str]:
-    """tblSettings rows (``setting``, ``value``) as a dict of texts."""
-    return {
-        str(k).strip(): "" if v is None else str(v).strip()
-        for k, v in zip(frame["setting"], frame["value"], strict=True)
-    }
-
-
 SOURCE_ENV = "SOPXL_SOURCE"
 
 
@@ -250,7 +241,7 @@ def plan_from_workbook(key: PlanKey) -> tuple[Plan, Snapshot]:
     path = Path(key.book)
     if not key.book or not path.is_file():
         raise LookupProblem("#SOP! plan not found (save the workbook, then click Recompute on the S&OP tab)")
-    settings = settings_values(reader.read_table(path, layout.SETTINGS))
+    settings = reader.settings_values(reader.read_table(path, layout.SETTINGS))
     if settings.get("refreshed_at", "") != key.stamp:
         raise LookupProblem("#SOP! the saved workbook holds another plan: click Recompute on the S&OP tab")
     snapshot = load_snapshot(resolve_source(key.book, settings.get("source", "")))

@@ -232,3 +232,24 @@ def test_workbook_path_keeps_office_js_names_inside_the_server_folder(
     assert ribbon.workbook_path(Named("..\\x\\SOP.xlsx")) == tmp_path / "SOP.xlsx"  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="file name"):
         ribbon.workbook_path(Named(".."))  # type: ignore[arg-type]
+
+
+def test_live_forecast_follows_the_file_readers_rules(book: xw.Book, demo: Demo) -> None:
+    from addin import live_reader
+    from workbooks.reader import read_forecast
+
+    pd.testing.assert_frame_equal(live_reader.read_forecast(book), read_forecast(demo.workbook))
+    forecast = book.sheets[layout.FORECAST_SHEET].tables[layout.FORECAST_TABLE]
+    header = forecast.header_row_range.value
+    r = next(i for i, row in enumerate(forecast.data_body_range.value) if row[0] == "Bikes")
+    negative = forecast.data_body_range[r, header.index("2026-12")]
+    text = forecast.data_body_range[r, header.index("2027-01")]
+    negative.value, text.value = -5, "lots"
+    writes = len(book.app.impl.writes)
+    message = ribbon.run("recompute")
+    assert message.startswith("Recompute plan failed: 2 invalid entries in the Forecast grid of SOP.xlsx"), message
+    assert f"Forecast!{negative.address.replace('$', '')} (family 'Bikes', month 2026-12): -5 is negative" in message
+    assert f"Forecast!{text.address.replace('$', '')} (family 'Bikes', month 2027-01): text 'lots' is not a number" in (
+        message
+    )
+    assert len(book.app.impl.writes) == writes  # nothing written

@@ -35,7 +35,7 @@ from .cells import cell_text as _text
 from .cells import is_blank as _blank
 from .cells import same_qty as _same
 from .cells import show_qty as _show
-from .layout import FORECAST_KEY, is_month_bucket
+from .layout import FORECAST_KEY, forecast_validation, is_month_bucket
 
 TEMPLATE_VERSION = "sopxl-forecast-1"
 INPUT_SHEET = "Forecast"
@@ -171,17 +171,7 @@ def write_forecast_file(
                     j,
                     last,
                     j,
-                    {
-                        "validate": "decimal",
-                        "criteria": ">=",
-                        "value": 0,
-                        "ignore_blank": True,
-                        "input_title": "Forecast (units)",
-                        "input_message": "A number >= 0. Leave blank for no forecast.",
-                        "error_title": "Invalid forecast",
-                        "error_message": "Forecast must be a number >= 0",
-                        "error_type": "stop",
-                    },
+                    forecast_validation(),
                 )
         sheet.set_column(0, 0, min(max([len(x) for x in families] + [10]) + 2, 40))
         sheet.set_column(1, len(months), 11)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 Owner = Literal["sopxl", "user"]
 ColumnKind = Literal["text", "number", "money", "int", "months", "flag", "datetime"]
@@ -386,6 +386,26 @@ def planning_table(name: str) -> TableSpec:
         if spec.name == name:
             return spec
     raise KeyError(f"{name!r} is not a supply-planning table")
+
+
+FORECAST_RULE = "Forecast must be a number >= 0"
+"""The entry rule of every forecast grid (the master's Forecast sheet and the reps' files), as Excel's
+validation message and sopxl's readers state it."""
+
+
+def forecast_validation() -> dict[str, Any]:
+    """xlsxwriter ``data_validation`` options for forecast cells: a number >= 0, or blank."""
+    return {
+        "validate": "decimal",
+        "criteria": ">=",
+        "value": 0,
+        "ignore_blank": True,
+        "input_title": "Forecast (units)",
+        "input_message": "A number >= 0. Leave blank for no forecast.",
+        "error_title": "Invalid forecast",
+        "error_message": FORECAST_RULE,
+        "error_type": "stop",
+    }
 
 
 def forecast_spec(buckets: list[str]) -> TableSpec:

@@ -10,18 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from python_calamine import CalamineTable, CalamineWorkbook, TableNotFound
 
+from .cells import Cell
 from .cells import cell_ref as _ref
 from .cells import cell_text as _text
 from .cells import is_blank as _blank
 from .layout import (
     FORECAST_KEY,
+    FORECAST_RULE,
     FORECAST_SHEET,
     FORECAST_TABLE,
     OWNED_TABLES,
@@ -29,9 +31,6 @@ from .layout import (
     is_month_bucket,
 )
 from .xlsx import errors as xlsx_errors
-
-Cell = int | float | str | bool | dt.date | dt.datetime | dt.time | dt.timedelta
-FORECAST_RULE = "Forecast must be a number >= 0"
 
 
 class LayoutError(xlsx_errors.LayoutError):
@@ -98,8 +97,32 @@ def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
     if table is not None and on_grid and table.end:
         last_row, last_col = table.end
 
+    return parse_forecast_grid(
+        rows, header_row=header_row, key_col=key_col, last_row=last_row, last_col=last_col, path=file
+    )
+
+
+def parse_forecast_grid(
+    rows: Sequence[Sequence[Cell]],
+    *,
+    header_row: int,
+    key_col: int,
+    last_row: int,
+    last_col: int,
+    path: Path,
+    origin: tuple[int, int] = (0, 0),
+) -> pd.DataFrame:
+    """The grid's entries as ``family, bucket, qty``, or :class:`ForecastError` with every bad cell.
+
+    ``rows`` is a matrix of cell values (from a file or from live Excel) whose ``[0][0]`` is the 0-based
+    sheet cell ``origin``; the other arguments are matrix positions. Both readers share these rules.
+    """
+
+    def ref(r: int, c: int) -> str:
+        return _ref(r + origin[0], c + origin[1])
+
     issues: list[ForecastIssue] = []
-    months = _month_columns(rows[header_row], key_col, last_col, header_row, issues)
+    months = _month_columns(rows[header_row], key_col, last_col, header_row, issues, ref)
     records: list[tuple[str, str, float]] = []
     seen: dict[str, int] = {}
     for r in range(header_row + 1, last_row + 1):
@@ -111,7 +134,7 @@ def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
             if values:
                 issues.append(
                     ForecastIssue(
-                        _ref(r, key_col),
+                        ref(r, key_col),
                         None,
                         None,
                         "forecast numbers in a row without a family; type the family name or clear the row",
@@ -121,19 +144,19 @@ def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
         if family in seen:
             issues.append(
                 ForecastIssue(
-                    _ref(r, key_col),
+                    ref(r, key_col),
                     family,
                     None,
-                    f"family appears twice (first in row {seen[family] + 1}); give each family one row",
+                    f"family appears twice (first in row {seen[family] + origin[0] + 1}); give each family one row",
                 )
             )
             continue
         seen[family] = r
         for c, month in months.items():
-            qty = _quantity(cells[c], ForecastIssue(_ref(r, c), family, month, ""), issues)
+            qty = _quantity(cells[c], ForecastIssue(ref(r, c), family, month, ""), issues)
             records.append((family, month, qty))
     if issues:
-        raise ForecastError(file, issues)
+        raise ForecastError(path, issues)
     frame = pd.DataFrame(records, columns=["family", "bucket", "qty"])
     return frame.astype({"family": str, "bucket": str, "qty": float})
 
@@ -161,17 +184,22 @@ def _quantity(value: Cell, where: ForecastIssue, issues: list[ForecastIssue]) ->
 
 
 def _month_columns(
-    header: list[Cell], key_col: int, last_col: int, row: int, issues: list[ForecastIssue]
+    header: Sequence[Cell],
+    key_col: int,
+    last_col: int,
+    row: int,
+    issues: list[ForecastIssue],
+    ref: Callable[[int, int], str],
 ) -> dict[int, str]:
     """Sheet column -> month label; headers that are not months are reported, not skipped."""
     months: dict[int, str] = {}
     for c in range(key_col + 1, last_col + 1):
         raw = _at(header, c)
-        month = _month_label(raw)
+        month = month_label(raw)
         if month is None:
             issues.append(
                 ForecastIssue(
-                    _ref(row, c),
+                    ref(row, c),
                     None,
                     None,
                     f"column header {_text(raw)!r} is not a month; month columns must be headed YYYY-MM (e.g. 2026-11)",
@@ -179,21 +207,28 @@ def _month_columns(
             )
         elif month in months.values():
             first = next(k for k, v in months.items() if v == month)
-            issues.append(
-                ForecastIssue(_ref(row, c), None, month, f"month appears twice (first in {_ref(row, first)})")
-            )
+            issues.append(ForecastIssue(ref(row, c), None, month, f"month appears twice (first in {ref(row, first)})"))
         else:
             months[c] = month
     return months
 
 
-def _month_label(value: Cell) -> str | None:
+def month_label(value: Cell) -> str | None:
     """``YYYY-MM`` text, or a first-of-month date (Excel turns a typed ``2026-11`` into one)."""
     if isinstance(value, dt.date) and value.day == 1:
         return f"{value.year:04d}-{value.month:02d}"
     if isinstance(value, str) and is_month_bucket(value.strip()):
         return value.strip()
     return None
+
+
+def settings_values(frame: pd.DataFrame) -> dict[str, str]:
+    """tblSettings rows (``setting``, ``value``, from a file or live Excel) as a dict of texts."""
+    return {
+        str(k).strip(): "" if v is None else str(v).strip()
+        for k, v in zip(frame["setting"], frame["value"], strict=True)
+        if k is not None and str(k).strip()
+    }
 
 
 def read_table(path: str | os.PathLike[str], spec: TableSpec) -> pd.DataFrame:
@@ -280,7 +315,7 @@ def _missing_sheet(sheet: str, present: Sequence[str]) -> str:
     return f"sheet {sheet!r} is missing (renamed or deleted?); the workbook has {', '.join(map(repr, present))}"
 
 
-def _find_header(rows: list[list[Cell]], key: str) -> tuple[int, int] | None:
+def _find_header(rows: Sequence[Sequence[Cell]], key: str) -> tuple[int, int] | None:
     """(row, column) of the first row whose first non-blank cell is ``key``."""
     for r, row in enumerate(rows):
         first = next((c for c, v in enumerate(row) if not _blank(v)), None)
@@ -289,7 +324,7 @@ def _find_header(rows: list[list[Cell]], key: str) -> tuple[int, int] | None:
     return None
 
 
-def _last_header_col(header: list[Cell], key_col: int) -> int:
+def _last_header_col(header: Sequence[Cell], key_col: int) -> int:
     """Last column of a contiguous header row (a blank header ends the grid when there is no table)."""
     c = key_col
     while c + 1 < len(header) and not _blank(header[c + 1]):
@@ -297,5 +332,5 @@ def _last_header_col(header: list[Cell], key_col: int) -> int:
     return c
 
 
-def _at(row: list[Cell], col: int) -> Cell:
+def _at(row: Sequence[Cell], col: int) -> Cell:
     return row[col] if col < len(row) else ""
