@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from .layout import (
     Column,
     TableSpec,
     forecast_spec,
+    forecast_validation,
     is_month_bucket,
 )
 from .stamps import WorkbookStamps, settings_frame, stamp_text
@@ -53,7 +54,6 @@ MAX_TEXT = 32_767
 """Excel's cell text limit."""
 LAST_ROW = 1_048_575
 """Last worksheet row (0-based): conditional formats reach it so they still cover a refreshed, longer table."""
-FORECAST_RULE = "Forecast must be a number >= 0"
 
 
 def new_workbook(
@@ -132,26 +132,44 @@ def _month_buckets(buckets: Sequence[str]) -> list[str]:
     return months
 
 
-def _owned_frames(
-    tables: Mapping[str, pd.DataFrame], stamps: WorkbookStamps, buckets: Sequence[str]
+def _checked_frames(
+    given: Mapping[str, pd.DataFrame],
+    specs: Sequence[TableSpec],
+    what: str,
+    default: Callable[[TableSpec], pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """One frame per owned table, checked against the layout; absent tables become empty frames."""
-    known = {spec.name: spec for spec in OWNED_TABLES}
-    unknown = sorted(set(tables) - set(known))
+    """One frame per table of ``specs``, checked against the layout; an absent table gets ``default(spec)``
+    (else an empty frame). Refuses names not among ``specs`` and frames lacking a column."""
+    known = {spec.name: spec for spec in specs}
+    unknown = sorted(set(given) - set(known))
     if unknown:
-        raise ValueError(f"not sopxl-owned tables: {unknown}; owned tables are {sorted(known)}")
+        raise ValueError(f"not {what}: {unknown}; they are {sorted(known)}")
     frames: dict[str, pd.DataFrame] = {}
     for name, spec in known.items():
         fields = [c.field for c in spec.columns]
-        frame = tables.get(name)
+        frame = given.get(name)
         if frame is None:
-            frame = settings_frame(stamps, buckets) if spec is SETTINGS else pd.DataFrame(columns=fields)
+            frame = default(spec) if default is not None else pd.DataFrame(columns=fields)
         missing = [f for f in fields if f not in frame.columns]
         if missing:
             raise ValueError(f"frame for {name} lacks column(s) {missing} (needs {fields})")
-        if spec is TOP_GAPS and len(frame) > TOP_GAP_ROWS:
-            raise ValueError(f"{name} holds at most {TOP_GAP_ROWS} rows, got {len(frame)}")
         frames[name] = frame
+    return frames
+
+
+def _owned_frames(
+    tables: Mapping[str, pd.DataFrame], stamps: WorkbookStamps, buckets: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """One frame per owned table; an absent Settings gets the stamps' rows; Top gaps holds at most 10 rows."""
+
+    def default(spec: TableSpec) -> pd.DataFrame:
+        fields = [c.field for c in spec.columns]
+        return settings_frame(stamps, buckets) if spec is SETTINGS else pd.DataFrame(columns=fields)
+
+    frames = _checked_frames(tables, OWNED_TABLES, "sopxl-owned tables", default)
+    top = frames[TOP_GAPS.name]
+    if len(top) > TOP_GAP_ROWS:
+        raise ValueError(f"{TOP_GAPS.name} holds at most {TOP_GAP_ROWS} rows, got {len(top)}")
     return frames
 
 
@@ -238,17 +256,7 @@ def _forecast_sheet(sheet: Any, spec: TableSpec, grid: pd.DataFrame, fmts: Forma
             first_col + 1,
             last,
             first_col + len(spec.columns) - 1,
-            {
-                "validate": "decimal",
-                "criteria": ">=",
-                "value": 0,
-                "ignore_blank": True,
-                "input_title": "Forecast (units)",
-                "input_message": "A number >= 0. Leave blank for no forecast.",
-                "error_title": "Invalid forecast",
-                "error_message": FORECAST_RULE,
-                "error_type": "stop",
-            },
+            forecast_validation(),
         )
 
 
@@ -319,21 +327,7 @@ def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, 
 
 def _planning_frames(planning: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """One frame per supply-planning table (owned and input), checked against the layout."""
-    specs = {spec.name: spec for spec in (*PLANNING_TABLES, *PLANNING_INPUTS)}
-    unknown = sorted(set(planning) - set(specs))
-    if unknown:
-        raise ValueError(f"not supply-planning tables: {unknown}; they are {sorted(specs)}")
-    frames: dict[str, pd.DataFrame] = {}
-    for name, spec in specs.items():
-        fields = [c.field for c in spec.columns]
-        frame = planning.get(name)
-        if frame is None:
-            frame = pd.DataFrame(columns=fields)
-        missing = [f for f in fields if f not in frame.columns]
-        if missing:
-            raise ValueError(f"frame for {name} lacks column(s) {missing} (needs {fields})")
-        frames[name] = frame
-    return frames
+    return _checked_frames(planning, (*PLANNING_TABLES, *PLANNING_INPUTS), "supply-planning tables")
 
 
 def _planning_sheets(
