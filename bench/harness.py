@@ -21,6 +21,16 @@ from typing import Any
 MIB = 1024 * 1024
 
 
+def best_time(fn: Callable[[], Any], repeat: int = 5) -> float:
+    """Best wall time of ``repeat`` runs, in seconds (micro-benchmarks: noise only ever adds time)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def _status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):

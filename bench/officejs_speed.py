@@ -13,10 +13,11 @@ import asyncio
 import os
 import sys
 import tempfile
-import time
 import types
 from pathlib import Path
 from typing import Any
+
+from bench.harness import best_time
 
 CELLS = 3600
 BOOK = "SOP.xlsx"
@@ -56,8 +57,8 @@ def main() -> dict[str, float]:
     module.__dict__.update(officejs.FUNCTIONS)
     caller = xlserver.caller_from_address(f"[{BOOK}]Report!B2")
     families, months = list(index.families), list(index.buckets[1:])
-    bodies = [_body(families[i % len(families)], months[i % len(months)], xw.__version__) for i in range(CELLS)]
     cells = [(families[i % len(families)], months[i % len(months)]) for i in range(CELLS)]
+    bodies = [_body(family, month, xw.__version__) for family, month in cells]
 
     async def served() -> list[Any]:
         call = xlserver.custom_functions_call
@@ -70,13 +71,13 @@ def main() -> dict[str, float]:
     results = asyncio.run(served())  # warm-up, and the answers must be numbers
     if not all(isinstance(r[0][0], float) for r in results):
         sys.exit(f"unexpected results: {results[:3]}")
-    best_served = min(_timed(lambda: asyncio.run(served())) for _ in range(5))
+    best_served = best_time(lambda: asyncio.run(served()))
     stub = sys.modules.pop("pyodide", None)  # xlwings as shipped: a failing pyodide import per argument
     try:
-        best_plain = min(_timed(lambda: asyncio.run(served())) for _ in range(3))
+        best_plain = best_time(lambda: asyncio.run(served()), repeat=3)
     finally:
         sys.modules["pyodide"] = stub  # type: ignore[assignment]
-    best_bare = min(_timed(bare) for _ in range(5))
+    best_bare = best_time(bare)
     per_call, per_plain, per_bare = (t / CELLS * 1e6 for t in (best_served, best_plain, best_bare))
     print(f"SOP_GAP via xlwings Server's custom_functions_call: {per_call:8.1f} us per call ({CELLS} calls)")
     print(f"  the same without sopxl's pyodide fast-fail        : {per_plain:8.1f} us per call")
@@ -84,12 +85,6 @@ def main() -> dict[str, float]:
     print(f"ratios: served / bare = {per_call / per_bare:.0f}x", end="; ")
     print(f"with fast-fail / xlwings as shipped = {per_call / per_plain:.2f}x")
     return {"served_us": per_call, "plain_us": per_plain, "bare_us": per_bare}
-
-
-def _timed(fn: Any) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import importlib
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import pandas as pd
 
 from addin import pipeline
 from addin.plan_cache import PlanCache, PlanKey, PlanStore
+from bench.harness import best_time
 from connectors.demo_data import write_export_folder
 
 # The test harness (real xlwings decorators + conversion on Linux) is test code: loaded untyped.
@@ -41,16 +40,6 @@ MISSING, call_udf, excel_engine, load_real_udfs = (
 CELLS = 3600
 GOAL_US = 20.0
 STAMP = "C:\\plans\\SOP.xlsx|2026-11-25T14:00:00+01:00"
-
-
-def _best(fn: Callable[[], Any], repeat: int = 5) -> float:
-    """Best wall time of ``repeat`` runs, in seconds."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> dict[str, float]:
@@ -89,11 +78,11 @@ def main() -> dict[str, float]:
                 frame.loc[(family, month), "gap_units"]
 
         results = {
-            "sop_gap_xlwings_us": _best(through_xlwings) / CELLS * 1e6,
-            "sop_gap_bare_us": _best(bare) / CELLS * 1e6,
-            "sop_plan_spill_ms": _best(spill) * 1e3,
-            "pandas_vectorised_us": _best(vectorised) / CELLS * 1e6,
-            "pandas_loc_us": _best(naive_loc) / 360 * 1e6,
+            "sop_gap_xlwings_us": best_time(through_xlwings) / CELLS * 1e6,
+            "sop_gap_bare_us": best_time(bare) / CELLS * 1e6,
+            "sop_plan_spill_ms": best_time(spill) * 1e3,
+            "pandas_vectorised_us": best_time(vectorised) / CELLS * 1e6,
+            "pandas_loc_us": best_time(naive_loc) / 360 * 1e6,
         }
     grid = len(families) * len(index.buckets)
     print(f"plan: {len(families)} families x {len(index.buckets)} buckets ({grid} cells); {CELLS} formula cells")
