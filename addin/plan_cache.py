@@ -109,10 +109,13 @@ class PlanStore:
             return None
         return plan, snapshot
 
+    def _saved(self, book: str) -> list[Path]:
+        """A workbook's stored plans, oldest first."""
+        return sorted(self.root.glob(f"{_digest(book.casefold())}-*.pkl"), key=lambda p: p.stat().st_mtime)
+
     def newest(self, book: str) -> tuple[PlanKey, Plan, Snapshot] | None:
         """The most recently saved plan of a workbook (its name or full name exactly as published)."""
-        saved = sorted(self.root.glob(f"{_digest(book.casefold())}-*.pkl"), key=lambda p: p.stat().st_mtime)
-        for path in reversed(saved):
+        for path in reversed(self._saved(book)):
             with contextlib.suppress(OSError), path.open("rb") as fh:
                 key, plan, snapshot = pickle.load(fh)
                 if key.book.casefold() == book.casefold():
@@ -120,8 +123,7 @@ class PlanStore:
         return None
 
     def _prune(self, key: PlanKey) -> None:
-        mine = sorted(self.root.glob(f"{_digest(key.book.casefold())}-*.pkl"), key=lambda p: p.stat().st_mtime)
-        for old in mine[:-KEEP_PER_BOOK]:
+        for old in self._saved(key.book)[:-KEEP_PER_BOOK]:
             with contextlib.suppress(OSError):
                 old.unlink()
 
