@@ -16,6 +16,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from sop_functions import clock
 from sop_functions.baseline import Baseline, baseline
 from sop_functions.buckets import Horizon
 from workbooks.forecast_audit import AuditStore, audit_path
@@ -69,7 +70,7 @@ def make_forecast_sheet(
 ) -> Path:
     """A rep's forecast file: the master grid's months (past ones locked), prefilled from the master."""
     snapshot = load_snapshot(source) if source else None
-    as_of = as_of or (snapshot.as_of_date.date() if snapshot is not None else dt.date.today())
+    as_of = as_of or (snapshot.as_of_date.date() if snapshot is not None else clock.today())
     prefill: pd.DataFrame | None = None
     if workbook is not None:
         grid = read_forecast(workbook)

@@ -14,6 +14,7 @@ from python_calamine import CalamineWorkbook
 from connectors.files import read_export_folder
 from connectors.registry import snapshot_from_profile
 from connectors.tryton import TrytonConnector, load_settings
+from sop_functions import clock
 from sop_functions.buckets import Horizon
 from sop_functions.capacity import available_capacity
 from sop_functions.plan import Plan, build_plan
@@ -101,7 +102,7 @@ def new_workbook(
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise ValueError(f"{path}: a workbook path must end in .xlsx")
     if source is None:
-        horizon = Horizon.from_as_of(pd.Timestamp.today().normalize(), periods=months)
+        horizon = Horizon.from_as_of(pd.Timestamp(clock.today()), periods=months)
         return template.new_workbook(path, horizon.labels, [], overwrite=force)
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)

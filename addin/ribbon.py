@@ -23,6 +23,7 @@ from pathlib import Path, PureWindowsPath
 import xlwings as xw
 
 from connectors.tryton import load_settings
+from sop_functions import clock
 from sop_functions.buckets import Horizon
 from sop_functions.capacity import available_capacity
 from sop_functions.plan import Plan, build_plan
@@ -237,7 +238,7 @@ def show_freshness(book: xw.Book) -> str:
     erp, refreshed = settings.get("erp_as_of", ""), settings.get("refreshed_at", "")
     if not erp:
         return "This workbook has not been refreshed from the ERP yet: click Refresh from ERP."
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now(dt.UTC)
     lines = [f"ERP data as of {erp} ({_age(now, erp)}), source {settings.get('source', '?')}."]
     if refreshed:
         lines.append(f"Plan computed {refreshed} ({_age(now, refreshed)}).")

@@ -7,7 +7,6 @@ goal; ``--write`` also rewrites the results table in bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import platform
 import subprocess
@@ -17,6 +16,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from sop_functions import clock
 
 from .harness import Result, run_in_child
 
@@ -111,7 +112,7 @@ def main() -> None:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         lines = [
             BEGIN,
-            f"Run {dt.date.today().isoformat()} on {machine}, commit {_commit()}, workload {args.size}, "
+            f"Run {clock.today().isoformat()} on {machine}, commit {_commit()}, workload {args.size}, "
             f"{args.repeat} runs each (median, min-max); peak = RSS growth above the process after set-up "
             "(memory the set-up freed is reused and not counted), process = the process's whole peak RSS.",
             "",

@@ -17,6 +17,7 @@ from connectors.tryton import TrytonConnector
 from connectors.tryton.server import demo_server
 from connectors.tryton.sync import SyncCache, SyncReport, sync
 from connectors.tryton.transport import TrytonTransport
+from sop_functions import clock
 
 
 def _touch_one_percent(t: TrytonTransport, round_: int) -> int:
@@ -25,7 +26,7 @@ def _touch_one_percent(t: TrytonTransport, round_: int) -> int:
     total = t.model("stock.move", "search_count", [])
     count = max(1, total // 100)
     chosen = moves[round_ * count % max(1, len(moves)) :][:count] or moves[:count]
-    day = dt.date.today() + dt.timedelta(days=30 + round_)
+    day = clock.today() + dt.timedelta(days=30 + round_)
     t.model("stock.move", "write", chosen, {"planned_date": day}, idempotent=False)
     return len(chosen)
 

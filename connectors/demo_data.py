@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sop_functions import clock
 from sop_functions.snapshot import COLUMNS
 
 FORECAST_MONTHS = 18
@@ -246,7 +247,7 @@ def generate(size: DemoSize = SMALL, seed: int = 7, as_of: dt.datetime | None = 
 
 def _aware(as_of: dt.datetime | None) -> dt.datetime:
     if as_of is None:
-        return dt.datetime.now().astimezone().replace(minute=0, second=0, microsecond=0)
+        return clock.now().replace(minute=0, second=0, microsecond=0)
     return as_of if as_of.utcoffset() is not None else as_of.astimezone()
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sop_functions import clock
+
 from .transport import ConfigError
 from .transport.redact import is_secret_name
 
@@ -34,7 +36,16 @@ class KindSpec:
     """Sub-tables a profile may have (custom pages, queries, capacities)."""
 
 
-COMMON = {"timeout": 60.0, "ca_bundle": "", "cache_dir": ".sop-cache", "max_attempts": 6, "max_total_seconds": 300.0}
+COMMON = {
+    "timeout": 60.0,
+    "ca_bundle": "",
+    "cache_dir": ".sop-cache",
+    "max_attempts": 6,
+    "max_total_seconds": 300.0,
+    # the company's time zone (IANA name): the snapshot's as-of time, and so "today" and the horizon's
+    # first month, are taken in it; blank = this machine's zone (docs/connectors.md)
+    "timezone": "",
+}
 KINDS: dict[str, KindSpec] = {
     "odoo": KindSpec(
         "Odoo 17-19",
@@ -76,7 +87,11 @@ KINDS: dict[str, KindSpec] = {
         ("work_center_hours",),
     ),
     "sql": KindSpec(
-        "SQL database (your own queries)", ("url",), {"cache_dir": ".sop-cache"}, ("PASSWORD",), ("queries",)
+        "SQL database (your own queries)",
+        ("url",),
+        {"cache_dir": ".sop-cache", "timezone": ""},
+        ("PASSWORD",),
+        ("queries",),
     ),
 }
 
@@ -147,6 +162,12 @@ def validate(name: str, profile: dict[str, Any]) -> list[str]:
         for key in profile
         if is_secret_name(key) and key not in spec.tables
     ]
+    zone_name = str(profile.get("timezone") or "")
+    if zone_name:
+        try:
+            clock.zone(zone_name)
+        except ValueError as exc:
+            problems.append(f"[{name}] timezone: {exc}")
     url = str(profile.get("url", ""))
     if "@" in url.split("//", 1)[-1].split("/", 1)[0] and ":" in url.split("//", 1)[-1].split("@", 1)[0]:
         problems.append(f"[{name}] url contains a password: put it in {env_name(name, 'PASSWORD')}")

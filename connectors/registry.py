@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sop_functions import clock as sop_clock
 from sop_functions.snapshot import Snapshot
 
 from .profiles import KINDS, find_profile, secret, validate
@@ -22,6 +23,13 @@ from .transport.oauth import FileTokenStore, default_token_store
 from .transport.retry import Clock
 
 Now = Callable[[], dt.datetime]
+
+
+def company_clock(timezone: str) -> Now:
+    """The as-of clock of a profile: now, in the company's zone (blank: this machine's), so the snapshot's
+    as-of date is the company's today (sop_functions.clock)."""
+    tz = sop_clock.zone(timezone) if timezone else None
+    return lambda: sop_clock.now(tz)
 
 
 def _client(name: str, erp: str, base: str, p: dict[str, Any], clock: Clock, **kwargs: Any) -> HttpClient:
@@ -47,6 +55,8 @@ def build_connector(
         raise ConfigError("\n".join(problems))
     p = {**KINDS[profile["kind"]].optional, **profile}
     clock = clock or Clock()
+    if now is None:
+        now = company_clock(str(p.get("timezone") or ""))
     kind = p["kind"]
     if kind == "odoo":
         from .odoo import Json2, JsonRpc, OdooConnector, StaticKey, json2_error

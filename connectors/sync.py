@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 import pandas as pd
 
+from sop_functions import clock
 from sop_functions.model import ENTITY_MODELS
 from sop_functions.snapshot import COLUMNS, FIELD_RULES, Snapshot, build_snapshot
 
@@ -112,7 +113,7 @@ class SnapshotStore:
         """Write the staged result to a new version, then switch ``current`` to it in one rename."""
         versions = self.root / "versions"
         versions.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = clock.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         folder = versions / f"{stamp}-{uuid.uuid4().hex[:8]}"
         staging = versions / f".staging-{folder.name}"
         previous = self.current()

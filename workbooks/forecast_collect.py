@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
+from sop_functions import clock
 from workbooks.xlsx import FileTableWriter
 
 from .cells import same_qty as _same
@@ -188,13 +189,13 @@ def collect(
     files, skipped = forecast_files_in(Path(folder), book)
     parsed = [read_forecast_file(p) for p in files]
     current_grid = read_forecast(book) if grid is None else grid
-    today = as_of or dt.date.today()
+    today = as_of or clock.today()
     current = f"{today.year:04d}-{today.month:02d}"
     open_months = [m for m in current_grid["bucket"].astype(str).unique() if m >= current]
     result = consolidate(parsed, current_grid, open_months=open_months)
     out = write_forecast_grid(book, result)
     (apply or (lambda r: apply_to_master(book, r)))(result)
-    collected_at = dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
+    collected_at = clock.now().replace(microsecond=0).isoformat()
     run_id = uuid.uuid4().hex[:12]
     store = AuditStore(audit_path(book))
     store.record(run_id, collected_at, str(Path(folder)), str(out), result)

@@ -30,6 +30,8 @@ import pandas as pd
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
+from sop_functions import clock
+
 from .cells import cell_ref as _ref
 from .cells import cell_text as _text
 from .cells import is_blank as _blank
@@ -130,7 +132,7 @@ def write_forecast_file(
     families = list(dict.fromkeys(families))
     if not families:
         raise ValueError("give at least one family")
-    stamp = (created_at or dt.datetime.now().astimezone()).replace(microsecond=0).isoformat()
+    stamp = (created_at or clock.now()).replace(microsecond=0).isoformat()
     values = _lookup(prefill)
     locked_set = set(locked)
     book = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False, "strings_to_urls": False})

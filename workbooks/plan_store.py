@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sop_functions import clock
+
 LINE_VALUES = ("demand", "supply", "production", "projected_inventory", "gap_value")
 LINE_COLUMNS = ("level", "item", "family", "bucket", *LINE_VALUES)
 SCHEMA = (
@@ -190,7 +192,7 @@ class PlanStore:
         latest = self.latest(plan)
         if latest is not None and latest.fingerprint == print_:
             return latest, False
-        when = (published_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+        when = (published_at or clock.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
         rows = lines[list(LINE_COLUMNS)].astype(object).to_numpy().tolist()
         with self._transaction() as cur:
             if self.dialect == "postgresql":

@@ -13,13 +13,15 @@ from importlib import metadata
 
 import pandas as pd
 
+from sop_functions import clock
+
 from .layout import LAYOUT_VERSION, PAST_DUE, SETTINGS
 
 NOT_REFRESHED = "ERP data: not refreshed yet (run a refresh to load the ERP)"
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now().astimezone().replace(microsecond=0)
+    return clock.now().replace(microsecond=0)
 
 
 @dataclass(frozen=True)

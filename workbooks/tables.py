@@ -12,6 +12,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from sop_functions import clock
 from sop_functions.plan import Plan
 
 from . import layout
@@ -20,7 +21,7 @@ from .stamps import WorkbookStamps, settings_frame
 
 def plan_stamps(plan: Plan, refreshed_at: dt.datetime | None = None) -> WorkbookStamps:
     """The provenance a plan's tables carry: the ERP's clock, not the refresh time, is the as-of."""
-    now = refreshed_at or dt.datetime.now().astimezone().replace(microsecond=0)
+    now = refreshed_at or clock.now().replace(microsecond=0)
     return WorkbookStamps(source=plan.source, erp_as_of=plan.as_of, refreshed_at=now, grain=plan.horizon.grain)
 
 

@@ -26,6 +26,7 @@ from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import ApiError, ConfigError, ConnectorError, HttpClient, NotFoundError, Reader, link_pages
 from connectors.transport import odata_v4 as odata
 from connectors.transport.redact import excerpt
+from sop_functions import clock
 from sop_functions.snapshot import COLUMNS, snapshot_from_records
 
 STANDARD_GAPS = {
@@ -124,7 +125,7 @@ class BusinessCentralConnector:
         self.company_id = company_id
         self.custom = dict(custom or {})
         self.page_size = page_size
-        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.now = now or clock.now
         self.source = source
 
     def path(self, entity_set: str) -> str:

@@ -23,6 +23,7 @@ import requests
 from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import ApiError, ConnectorError, HttpClient, NotFoundError, Reader, exact_d, link_pages
 from connectors.transport.redact import excerpt
+from sop_functions import clock
 from sop_functions.snapshot import snapshot_from_records
 
 # name: (path, key, $select)
@@ -123,7 +124,7 @@ class ExactConnector:
     ) -> None:
         self.client = client
         self.work_days_per_month = work_days_per_month
-        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.now = now or clock.now
         self.source = source
 
     def _read(self, path: str, select: str, flt: str | None) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sop_functions import clock
 from sop_functions.model import ENTITY_MODELS
 from sop_functions.snapshot import COLUMNS, FIELD_RULES, Issue, Snapshot, SnapshotError, build_snapshot
 
@@ -137,7 +138,7 @@ def _as_of(root: Path, paths: list[Path], issues: list[FileIssue]) -> dt.datetim
             issues.append(FileIssue(AS_OF_FILE, "cannot read the file"))
         except ValueError:
             issues.append(FileIssue(AS_OF_FILE, f"not a timestamp: {text!r} (expected e.g. 2026-11-25T08:00:00+01:00)"))
-    newest = max((p.stat().st_mtime for p in paths), default=dt.datetime.now().timestamp())
+    newest = max((p.stat().st_mtime for p in paths), default=clock.now().timestamp())
     return dt.datetime.fromtimestamp(newest).astimezone()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import ConnectorError, Reader, keyset_pages
+from sop_functions import clock
 from sop_functions.snapshot import snapshot_from_records
 
 from .api import Domain, OdooApi
@@ -144,7 +145,7 @@ class OdooConnector:
         self.version = version
         self.page_size = page_size
         self.work_days_per_month = work_days_per_month
-        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.now = now or clock.now
         self.source = source
 
     def _read(self, table: Table, extra: Domain) -> list[dict[str, Any]]:

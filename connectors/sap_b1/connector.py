@@ -37,6 +37,7 @@ from connectors.transport import (
 )
 from connectors.transport.redact import excerpt
 from connectors.transport.retry import Clock
+from sop_functions import clock
 from sop_functions.snapshot import snapshot_from_records
 
 
@@ -147,7 +148,7 @@ class SapB1Connector:
         self.price_list = price_list
         self.work_center_hours = dict(work_center_hours or {})
         self.page_size = page_size
-        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.now = now or clock.now
         self.source = source
 
     def _all(self, path: str, params: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import ConfigError, UnavailableError
+from sop_functions import clock
 from sop_functions.model import ENTITY_MODELS
 from sop_functions.snapshot import build_snapshot
 
@@ -62,7 +63,7 @@ class SqlConnector:
     ) -> None:
         self.engine = engine
         self.queries = parse_queries(queries)
-        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        self.now = now or clock.now
         self.source = source
 
     def _params(self, as_of: dt.datetime) -> dict[str, Any]:

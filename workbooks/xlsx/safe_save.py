@@ -9,7 +9,6 @@ meanwhile; ``os.replace``; fsync the folder.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import os
 import shutil
@@ -19,6 +18,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
+
+from sop_functions import clock
 
 from .errors import RefreshInProgressError, WorkbookChangedError, WorkbookError, WorkbookLockedError
 
@@ -85,7 +86,7 @@ def make_backup(path: Path, keep: int) -> Path | None:
         return None
     folder = path.parent / BACKUP_DIR
     folder.mkdir(exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S-%f")
     target = folder / f"{path.stem}.{stamp}{path.suffix}"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".~sopxl-backup-", suffix=".tmp")
     os.close(fd)
