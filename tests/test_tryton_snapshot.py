@@ -10,6 +10,7 @@ import pytest
 
 from connectors.tryton import TrytonConnector
 from connectors.tryton.server import DemoServer, demo_server
+from sop_functions import clock
 from sop_functions.snapshot import Snapshot
 from tests.tryton_support import expected, rows, shipped_by_month
 
@@ -29,7 +30,7 @@ def snapshot(demo: DemoServer) -> Snapshot:
 
 def test_as_of_is_the_servers_clock(snapshot: Snapshot) -> None:
     assert snapshot.as_of.tzinfo is not None
-    assert abs(snapshot.as_of - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+    assert abs(snapshot.as_of - clock.now(dt.UTC)) < dt.timedelta(minutes=5)
     assert snapshot.source == "tryton:sopdemo"
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from connectors.tryton.server import DemoServer, demo_server
 from connectors.tryton.sync import SyncCache, sync
+from sop_functions import clock
 from tests.tryton_support import transport_for
 
 pytestmark = pytest.mark.tryton
@@ -44,7 +45,7 @@ def test_incremental_sync_sees_exactly_the_changes(demo: DemoServer) -> None:
     products = t.model("product.product", "search_read", [("code", "=", "TB-230")], 0, 1, None, ["default_uom"])
     addresses = t.model("party.address", "search", [("party", "=", customers[0])], 0, 1, None)
     warehouses = t.model("stock.location", "search", [("code", "=", "WH")], 0, 1, None)
-    ship = dt.date.today() + dt.timedelta(days=20)
+    ship = clock.today(dt.UTC) + dt.timedelta(days=20)
     (sale_id,) = t.model(
         "sale.sale",
         "create",
@@ -92,7 +93,7 @@ def test_incremental_sync_sees_exactly_the_changes(demo: DemoServer) -> None:
         None,
         ["id"],
     )
-    new_date = dt.date.today() + dt.timedelta(days=90)
+    new_date = clock.today(dt.UTC) + dt.timedelta(days=90)
     t.model("stock.move", "write", [po_move["id"]], {"planned_date": new_date}, idempotent=False)
 
     # 3. a production order cancelled, 4. another one deleted
@@ -136,4 +137,4 @@ def test_watermarks_are_server_timestamps(demo: DemoServer) -> None:
     cache = SyncCache(demo.settings.cache_file, "demo")
     marks = cache.watermarks()
     assert marks["customer_moves"] is not None
-    assert marks["customer_moves"] <= dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=5)
+    assert marks["customer_moves"] <= clock.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=5)

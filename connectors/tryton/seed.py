@@ -8,6 +8,7 @@ handed to the connector in memory: it is never logged or written into a workbook
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -20,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sop_functions import clock
 
 PINS: tuple[str, ...] = (
     "trytond==8.2.1",
@@ -85,8 +88,15 @@ def venv_key() -> str:
     return _digest(sys.version.split()[0].encode(), "\n".join(PINS).encode())
 
 
+def seed_today() -> dt.date:
+    """The demo's "today" (sop_functions.clock, UTC: the demo company has no time zone of its own)."""
+    return clock.today(dt.UTC)
+
+
 def db_key() -> str:
-    return _digest(venv_key().encode(), SEED_SCRIPT.read_bytes())
+    """Pins, seed script and the seed's month: the demo's history and open orders stay current (a new
+    month seeds anew), while every run within a month reuses one database."""
+    return _digest(venv_key().encode(), SEED_SCRIPT.read_bytes(), seed_today().strftime("%Y-%m").encode())
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,8 @@ def _run_seed(venv: Path, conf: Path, manifest: Path, show_progress: bool) -> No
         DATABASE,
         "--manifest",
         str(manifest),
+        "--today",
+        seed_today().isoformat(),
     ]
     log_path = conf.parent / "seed.log"
     with log_path.open("w", encoding="utf-8") as log_file:

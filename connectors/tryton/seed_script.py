@@ -23,7 +23,7 @@ from typing import Any
 from proteus import Model  # type: ignore[import-not-found]
 from proteus import config as proteus_config
 
-TODAY = dt.date.today()
+TODAY = dt.date.today()  # replaced by --today: the caller's clock (sop_functions.clock), in the company's zone
 HISTORY_MONTHS = 14
 SEED = 20240601
 STARTED = time.monotonic()
@@ -309,6 +309,8 @@ class Seeder:
         move_model = Model.get("stock.move")
         moves = []
         day = month + dt.timedelta(days=self.rng.randrange(3, 20))
+        if day >= TODAY:  # a done move dated in the future is not on hand today: it would not match the ledger
+            return
         for sku, *_rest in PURCHASED:
             qty = float(self.rng.randrange(150, 400, 10))
             moves.append(
@@ -539,7 +541,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--database", required=True)
     parser.add_argument("--manifest", required=True)
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=None, help="the seed's today (YYYY-MM-DD)")
     args = parser.parse_args(argv)
+    global TODAY
+    TODAY = args.today or TODAY
     connection = proteus_config.set_trytond(database=args.database, config_file=args.config)
     connection.skip_warning = True  # e.g. supplier receipts seeded as bare moves have no origin
     start = (TODAY.replace(day=1) - dt.timedelta(days=31 * HISTORY_MONTHS)).replace(day=1)

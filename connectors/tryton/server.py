@@ -44,8 +44,11 @@ class DemoServer:
         workdir: Path,
         config: dict[str, dict[str, str]] | None = None,
         cache_dir: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.seeded = seeded
+        self.env = dict(os.environ, **(env or {}))
+        """The server process's environment (tests add e.g. libfaketime to give the ERP its own clock)."""
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -86,6 +89,7 @@ class DemoServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env=self.env,
             )
         deadline = started + timeout
         while time.monotonic() < deadline:
@@ -133,17 +137,19 @@ def demo_server(
     workdir: Path | None = None,
     cache_dir: Path | None = None,
     show_progress: bool | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[DemoServer]:
     """Build (first time) or reuse the seeded database, serve a copy of it, yield the running server.
 
     ``demo.settings`` are ready connection settings (the generated admin password is inside, as a secret);
-    ``config`` adds trytond.conf values, e.g. ``{"session": {"timeout": "2"}}``.
+    ``config`` adds trytond.conf values, e.g. ``{"session": {"timeout": "2"}}``; ``env`` adds environment
+    variables of the server process.
     """
     seeded = ensure_seeded(show_progress=show_progress)
     owned = workdir is None
     directory = Path(tempfile.mkdtemp(prefix="sopxl-tryton-")) if workdir is None else workdir
     directory.mkdir(parents=True, exist_ok=True)
-    server = DemoServer(seeded, directory, config=config, cache_dir=cache_dir)
+    server = DemoServer(seeded, directory, config=config, cache_dir=cache_dir, env=env)
     try:
         server.start()
         yield server

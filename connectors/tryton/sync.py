@@ -23,6 +23,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sop_functions import clock
 from sop_functions.snapshot import Snapshot, snapshot_from_records
 
 from .codec import decode, encode
@@ -163,6 +164,21 @@ def _fetch_source(
     return _SourceState(watermark, rows), len(fresh), changed, removed
 
 
+def company_zone(transport: TrytonTransport) -> dt.tzinfo:
+    """The time zone of the user's company (``company.company.timezone``), as Tryton's own ``ir.date.today``
+    uses it; UTC when the company has none (Tryton then uses the server's zone, UTC on most servers)."""
+    company = transport.context.get("company")
+    if not company:
+        return dt.UTC
+    rows = list(transport.search_read("company.company", [("id", "=", company)], ["timezone"]))
+    name = str(rows[0].get("timezone") or "") if rows else ""
+    try:
+        return clock.zone(name)
+    except ValueError:
+        log.warning("Tryton company %s has an unknown time zone %r; using UTC", company, name)
+        return dt.UTC
+
+
 def sync(
     transport: TrytonTransport,
     cache: SyncCache,
@@ -178,8 +194,10 @@ def sync(
     report = SyncReport(full=full)
     previous = {} if full else cache.load()
     installed = _installed(transport)
-    as_of = transport.server_time or dt.datetime.now(dt.UTC)
-    today = transport.model("ir.date", "today")
+    # One "today" for everything: the server's clock in the company's time zone, so the as-of date, the
+    # stock levels' date and the horizon's first month agree (a Brussels company at 00:05 is in the new day).
+    as_of = (transport.server_time or clock.now(dt.UTC)).astimezone(company_zone(transport))
+    today = as_of.date()
     overlap = dt.timedelta(seconds=overlap_seconds)
     states: dict[str, _SourceState] = {}
     for source in SOURCES:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from connectors.tryton_publish import PublishError, find_version, publish_forecast
+from sop_functions import clock
 
 pytestmark = pytest.mark.tryton
 
@@ -29,7 +30,7 @@ def tryton() -> Iterator[Any]:
 
 
 def months(n: int) -> list[str]:
-    start = pd.Period(dt.date.today(), freq="M") + 1
+    start = pd.Period(clock.today(dt.UTC), freq="M") + 1
     return [str(start + k) for k in range(n)]
 
 
