@@ -38,6 +38,7 @@ from .addin_support import Demo, make_demo
 from .officejs_client import ClientWorkbook, book_payload, function_call, overlaps
 
 pytest.importorskip("xlwings_server", reason="the Office.js path is the opt-in extra sopxl[server]")
+pytestmark = pytest.mark.demo_clock
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from workbooks.xlsx.errors import LayoutError
 from .addin_support import Demo, make_demo
 from .xlwings_memory_engine import MemoryBook, MemoryRange, MemorySheet, add_table, book_from_xlsx, new_book
 
+pytestmark = pytest.mark.demo_clock
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:

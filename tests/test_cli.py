@@ -13,7 +13,7 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from addin.cli import app
-from addin.pipeline import plan_from_source
+from addin.pipeline import load_snapshot, plan_from_source
 from tests.libreoffice import libreoffice_values, requires_libreoffice
 from workbooks import layout
 from workbooks.reader import read_forecast, read_table
@@ -79,11 +79,12 @@ def test_plan_reads_the_forecast_typed_in_the_workbook(demo_dir: Path, tmp_path:
 
 def test_workbook_opens_in_calamine_with_stamps_on_every_owned_sheet(demo_dir: Path) -> None:
     book = CalamineWorkbook.from_path(str(demo_dir / "SOP.xlsx"))
+    as_of = load_snapshot(str(demo_dir / "erp-export")).as_of  # the demo ERP's clock: this hour, any day
     assert book.sheet_names == [*layout.SHEET_ORDER, *layout.PLANNING_SHEET_ORDER]
     for spec in layout.OWNED_TABLES:
         if spec.stamp_cell:
             stamp = book.get_sheet_by_name(spec.sheet).to_python()[1][0]
-            assert str(stamp).startswith("ERP data as of 2026-"), spec.sheet
+            assert str(stamp).startswith(f"ERP data as of {as_of:%Y-%m-%d %H:%M}"), spec.sheet
             assert "(source: files:erp-export)" in str(stamp)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from sop_functions.supply_lp import Costs, SupplyPlanError, constrained_sku_plan, solve_supply_plan
@@ -88,7 +86,8 @@ def test_clear_errors_before_solving() -> None:
         solve_supply_plan(ok, PRICES, STEPS, capacity({"WC1": 1.0}), Costs(holding_rate=-0.1))
 
 
-def test_sme_l_solves_in_seconds() -> None:
+def test_sme_l_solves_at_sku_level() -> None:
+    """SME-L at SKU level reaches an optimum (its speed is measured in bench/, not asserted here)."""
     import datetime as dt
 
     from connectors.demo_data import SME_L, generate
@@ -101,9 +100,6 @@ def test_sme_l_solves_in_seconds() -> None:
     snapshot = build_snapshot("demo", dt.datetime(2026, 11, 16, 9, tzinfo=dt.UTC), frames)
     plan = build_plan(snapshot, forecast)
     cap = available_capacity(snapshot.work_centers)
-    started = time.perf_counter()
     result = solve_supply_plan(plan.sku_plan, snapshot.items, snapshot.routings, cap, Costs(overtime_share=0.1))
-    elapsed = time.perf_counter() - started
     assert result.status == "Optimal"
     assert result.production["sku"].nunique() > 1000
-    assert elapsed < 20.0, elapsed
