@@ -35,6 +35,11 @@ class Item(Record):
     unit_price: float = Field(ge=0, description="List or average selling price per unit")
     lead_time_days: int = Field(default=0, ge=0, description="Replenishment lead time in days")
     safety_stock: float = Field(default=0.0, ge=0, description="Safety stock in units")
+    lot_min: float = Field(default=0.0, ge=0, description="Smallest planned order (made or bought), 0 = no minimum")
+    lot_multiple: float = Field(default=0.0, ge=0, description="Planned orders are multiples of this, 0 = any")
+    lot_max: float | None = Field(
+        default=None, ge=0, description="Most replenishment planned per bucket, empty = no cap"
+    )
 
 
 class StockOnHand(Record):
@@ -82,6 +87,7 @@ class ProductionOrder(Record):
     qty: float = Field(gt=0, description="Quantity still to be produced")
     due_date: dt.date
     state: ProductionState
+    start_date: dt.date | None = Field(default=None, description="Planned start: when its components are needed")
 
 
 class WorkCenter(Record):
