@@ -32,6 +32,11 @@ def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorica
     return pd.Categorical.from_codes(cast(Sequence[int], codes), dtype=dtype)
 
 
+def bucket_label(period: pd.Period, grain: Grain) -> str:
+    """The label of a month (``2027-03``) or ISO week (``2027-W09``) period."""
+    return _label(period, grain)
+
+
 def _label(period: pd.Period, grain: Grain) -> str:
     if grain == "month":
         return period.strftime("%Y-%m")

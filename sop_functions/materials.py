@@ -1,142 +1,68 @@
-"""Material check: can the components the plan consumes be there in time?
+"""Material check: which components go short, when, and whether there is still time to order.
 
-The planned production of each made item (:func:`.capacity.planned_production`, or a constrained plan's)
-is exploded through the bills of materials: component need = parent production x ``qty_per``, level by
-level (a made component's need becomes its own production and is exploded again; one vectorised step per
-BOM level). Each component's projection is then its plan row (opening stock + receipts + production -
-its own independent demand) minus the cumulated dependent need:
+A view of the plan, not a second calculation: the components' rows of the SKU plan already carry their
+dependent demand (the BOM explosion of firm and proposed production, offset by lead time) and their own
+shortage in both layers. This module picks the components (items used in some BOM) that go short and says:
 
-    projected = plan projected inventory - cumulative dependent need
-
-A component is **short within its lead time** when that projection is negative in a bucket that starts
-before ``as-of date + lead time``: a purchase placed today cannot arrive in time, so the plan must change
-(or an expedite is needed). Shortfalls after the lead time are reported as ``order_needed``: there is
-still time to order.
+- when they go short first, in the firm layer ("if nothing changes") and after the proposal;
+- **within lead time**: the first short bucket after the proposal lies before ``as-of + lead time``, so a
+  purchase placed today cannot arrive in time: the plan must change (or an expedite is needed). Shortfalls
+  only after the lead time are covered by the proposal's planned purchases (release them in time).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from .buckets import PAST_DUE, Horizon
+from .lead_times import earliest_receipt
+from .plan import Plan
+from .snapshot import Snapshot
 
-MAX_LEVELS = 30
 MATERIAL_COLUMNS = (
     "component",
-    "bucket",
-    "dependent_need",
-    "projected_available",
-    "short_units",
+    "family",
+    "first_short_bucket_firm",
+    "worst_shortage_units_firm",
+    "first_short_bucket_proposed",
+    "worst_shortage_units_proposed",
+    "value_at_risk_window_proposed",
     "within_lead_time",
+    "lead_time_days",
+    "parents",
 )
 
 
-class BomError(ValueError):
-    """The bills of materials cannot be exploded (a cycle)."""
-
-
-def explode(production: pd.DataFrame, bom: pd.DataFrame) -> pd.DataFrame:
-    """``component, bucket, qty``: dependent need of every BOM level for ``production`` (``sku, bucket, qty``).
-
-    Raises :class:`BomError` when the BOM has a cycle (a component that contains itself).
-    """
-    links = bom[["parent_sku", "component_sku", "qty_per"]]
-    level = production[["sku", "bucket", "qty"]].copy()
-    level["bucket"] = level["bucket"].astype(str)
-    needs = []
-    for _ in range(MAX_LEVELS):
-        step = level.merge(links, left_on="sku", right_on="parent_sku")
-        if step.empty:
-            break
-        step = pd.DataFrame(
-            {
-                "sku": step["component_sku"].to_numpy(),
-                "bucket": step["bucket"].to_numpy(),
-                "qty": step["qty"].to_numpy(dtype=float) * step["qty_per"].to_numpy(dtype=float),
-            }
-        )
-        level = step.groupby(["sku", "bucket"], sort=False)["qty"].sum().reset_index()
-        needs.append(level)
-    else:
-        raise BomError(f"the bills of materials go deeper than {MAX_LEVELS} levels: is a component its own parent?")
-    if not needs:
-        return pd.DataFrame({"component": pd.Series(dtype=object), "bucket": pd.Series(dtype=object), "qty": []})
-    total = pd.concat(needs).groupby(["sku", "bucket"], sort=True)["qty"].sum().reset_index()
-    return total.rename(columns={"sku": "component"})
-
-
-def bucket_starts(horizon: Horizon, as_of_date: pd.Timestamp) -> pd.Series:
-    """First day of each plan bucket (``PAST_DUE``: the as-of date, since it is owed now)."""
-    starts = [as_of_date] + [(horizon.start + k).start_time for k in range(horizon.periods)]
-    starts[1] = as_of_date  # the as-of bucket has already begun
-    return pd.Series(starts, index=horizon.labels)
-
-
-def material_check(
-    sku_plan: pd.DataFrame,
-    production: pd.DataFrame,
-    bom: pd.DataFrame,
-    items: pd.DataFrame,
-    horizon: Horizon,
-    as_of_date: pd.Timestamp,
-) -> pd.DataFrame:
-    """:data:`MATERIAL_COLUMNS` plus ``lead_time_days`` per component x bucket that has any dependent need.
-
-    ``sku_plan`` is the plan's SKU frame (components included), ``production`` the planned production of
-    made items (``sku, bucket, qty``). Rows of components never needed are left out.
-    """
-    need = explode(production, bom)
-    components = pd.Index(sorted(need["component"].unique()))
-    labels = horizon.labels
-    rows = sku_plan[sku_plan["sku"].isin(components)][["sku", "bucket", "projected_inventory"]]
-    grid = pd.MultiIndex.from_product([components, labels], names=["component", "bucket"])
-    keys = pd.MultiIndex.from_arrays([rows["sku"].astype(str), rows["bucket"].astype(str)])
-    projected = pd.Series(rows["projected_inventory"].to_numpy(dtype=float), index=keys)
-    base = projected.reindex(grid).fillna(0.0).to_numpy(dtype=float)
-    dep = need.set_index(["component", "bucket"])["qty"].reindex(grid).fillna(0.0).to_numpy(dtype=float)
-    cumulative = dep.reshape(len(components), len(labels)).cumsum(axis=1).ravel()
-    available = np.round(base - cumulative, 9) + 0.0
-    lead = items.set_index("sku")["lead_time_days"].reindex(components).fillna(0).to_numpy(dtype=int)
-    starts = bucket_starts(horizon, as_of_date).to_numpy(dtype="datetime64[ns]")
-    arrive = as_of_date.to_datetime64().astype("datetime64[ns]") + lead.astype("timedelta64[D]")
-    within = starts[None, :] < arrive[:, None]
-    out = grid.to_frame(index=False)
-    out["dependent_need"] = dep
-    out["projected_available"] = available
-    out["short_units"] = np.maximum(0.0, -available) + 0.0
-    out["within_lead_time"] = within.ravel()
-    out["lead_time_days"] = np.repeat(lead, len(labels))
-    out["bucket"] = pd.Categorical(out["bucket"], categories=labels, ordered=True)
-    return out
-
-
-def material_shortages(check: pd.DataFrame, bom: pd.DataFrame) -> pd.DataFrame:
-    """One row per component short within its lead time: the first such bucket, the worst shortfall there
-    and the parents that use it; ``order_needed`` is true for components short only after their lead time.
-
-    Columns: ``component, first_short_bucket, short_units, lead_time_days, within_lead_time, parents``.
-    """
-    short = check[check["short_units"] > 0]
+def material_shortages(plan: Plan, snapshot: Snapshot) -> pd.DataFrame:
+    """:data:`MATERIAL_COLUMNS` per component short in either layer; within lead time first, then by value."""
+    bom = snapshot.bom
+    components = set(bom["component_sku"].astype(str))
+    timing = plan.sku_timing[plan.sku_timing["sku"].isin(components)]
+    short = timing[(timing["months_short_firm"] > 0) | (timing["months_short_proposed"] > 0)]
     if short.empty:
-        return pd.DataFrame(
-            columns=["component", "first_short_bucket", "short_units", "lead_time_days", "within_lead_time", "parents"]
-        )
-    first = short.sort_values(["component", "bucket"]).groupby("component", sort=True).first()
-    worst_within = short[short["within_lead_time"]].groupby("component")["short_units"].max()
-    worst_after = short.groupby("component")["short_units"].max()
+        return pd.DataFrame(columns=list(MATERIAL_COLUMNS))
+    lead = snapshot.items.set_index("sku")["lead_time_days"]
+    first = short["first_short_bucket_proposed"]
+    labels = pd.Index(plan.horizon.labels)
+    earliest = pd.Series(
+        earliest_receipt(short["sku"].map(lead).fillna(0).to_numpy(dtype="int64"), plan.horizon, snapshot.as_of_date),
+        index=short.index,
+    )
+    within = (first != "") & (labels.get_indexer(pd.Index(first)) < earliest)
     parents = bom.groupby("component_sku")["parent_sku"].apply(lambda s: ", ".join(sorted(map(str, s))))
     out = pd.DataFrame(
         {
-            "component": first.index,
-            "first_short_bucket": first["bucket"].astype(str).to_numpy(),
-            "short_units": worst_within.reindex(first.index).fillna(worst_after).to_numpy(dtype=float),
-            "lead_time_days": first["lead_time_days"].to_numpy(),
-            "within_lead_time": first.index.isin(worst_within.index),
-            "parents": parents.reindex(first.index).fillna("").to_numpy(),
+            "component": short["sku"].to_numpy(),
+            "family": short["family"].to_numpy(),
+            "first_short_bucket_firm": short["first_short_bucket_firm"].to_numpy(),
+            "worst_shortage_units_firm": short["worst_shortage_units_firm"].to_numpy(),
+            "first_short_bucket_proposed": first.to_numpy(),
+            "worst_shortage_units_proposed": short["worst_shortage_units_proposed"].to_numpy(),
+            "value_at_risk_window_proposed": short["value_at_risk_window_proposed"].to_numpy(),
+            "within_lead_time": within.to_numpy(),
+            "lead_time_days": short["sku"].map(lead).fillna(0).astype("int64").to_numpy(),
+            "parents": short["sku"].map(parents).fillna("").to_numpy(),
         }
     )
-    return out.sort_values(["within_lead_time", "short_units"], ascending=[False, False]).reset_index(drop=True)
-
-
-__all__ = ["PAST_DUE", "BomError", "explode", "material_check", "material_shortages"]
+    return out.sort_values(
+        ["within_lead_time", "value_at_risk_window_proposed", "component"], ascending=[False, False, True]
+    ).reset_index(drop=True)

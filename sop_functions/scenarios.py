@@ -7,10 +7,11 @@ A scenario is a list of changes to the plan's inputs, then the same planning cha
 - ``capacity``: the hours per month of ``target`` (a work center, or ``*``) x (1 + pct / 100).
 - ``lost_supplier``: every open purchase receipt of supplier ``target`` is dropped (pct ignored).
 
-Each scenario (and the base) goes through: plan (:func:`.plan.build_plan`) -> planned production and
-rough-cut load (:mod:`.capacity`) -> optionally the constrained supply plan (:mod:`.supply_lp`, whose
-production is added to the plan) -> finance (:mod:`.finance`). Unknown families, work centers or
-suppliers are errors: a typo must not silently give a scenario equal to the base.
+Each scenario (and the base) is the same plan (:func:`.plan.build_plan`: firm and proposed layers, the
+capacity-constrained proposal where hours are known) on the changed inputs, then finance
+(:mod:`.finance`) on its proposed layer. So the ``Base`` column *is* the plan: the same numbers as the
+Plan, Summary and Finance sheets. Unknown families, work centers or suppliers are errors: a typo must not
+silently give a scenario equal to the base.
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ import numpy as np
 import pandas as pd
 
 from .buckets import Horizon
-from .capacity import capacity_load, planned_production
+from .capacity import capacity_peaks
 from .finance import family_finance, finance_totals
-from .gaps import sku_gaps
 from .plan import Plan, build_plan
 from .snapshot import Snapshot
-from .supply_lp import Costs, SupplyPlan, constrained_sku_plan, solve_supply_plan
+from .supply_lp import Costs
 
 ChangeKind = Literal["demand", "capacity", "lost_supplier"]
 BASE = "Base"
@@ -65,11 +65,8 @@ class ScenarioResult:
 
     name: str
     plan: Plan = field(repr=False)
-    sku_plan: pd.DataFrame = field(repr=False)
-    """The SKU plan the finance is computed on: the plan's, with the constrained production added if solved."""
-    load: pd.DataFrame = field(repr=False)
-    supply: SupplyPlan | None = field(repr=False)
     finance: pd.DataFrame = field(repr=False)
+    """:func:`.finance.family_finance` of the plan's proposed layer."""
 
 
 def scenarios_from_table(frame: pd.DataFrame) -> list[Scenario]:
@@ -141,27 +138,11 @@ def evaluate(
     horizon: Horizon,
     costs: Costs | None = None,
     *,
-    constrained: bool = True,
+    agreed: pd.DataFrame | None = None,
 ) -> ScenarioResult:
-    """Plan, load, (constrained supply plan) and finance for one set of inputs."""
-    plan = build_plan(snapshot, forecast, horizon)
-    production = planned_production(plan.sku_plan, snapshot.routings)
-    load = capacity_load(
-        production, snapshot.routings, capacity, horizon.buckets, horizon.months_per_bucket, require_hours=constrained
-    )
-    supply = None
-    sku_plan = plan.sku_plan
-    if constrained and not snapshot.routings.empty:
-        supply = solve_supply_plan(
-            plan.sku_plan,
-            snapshot.items,
-            snapshot.routings,
-            capacity,
-            costs,
-            months_per_bucket=horizon.months_per_bucket,
-        )
-        sku_plan = sku_gaps(constrained_sku_plan(plan.sku_plan, supply.production), snapshot.items)
-    return ScenarioResult(name, plan, sku_plan, load, supply, family_finance(sku_plan, snapshot.items))
+    """The plan and its finance for one set of inputs."""
+    plan = build_plan(snapshot, forecast, horizon, agreed=agreed, capacity=capacity, costs=costs)
+    return ScenarioResult(name, plan, family_finance(plan.sku_plan, snapshot.items))
 
 
 def run_scenarios(
@@ -172,62 +153,69 @@ def run_scenarios(
     horizon: Horizon | None = None,
     costs: Costs | None = None,
     *,
-    constrained: bool = True,
+    agreed: pd.DataFrame | None = None,
+    base: Plan | None = None,
 ) -> list[ScenarioResult]:
-    """The base (first, named :data:`BASE`) and each scenario, evaluated the same way."""
+    """The base (first, named :data:`BASE`) and each scenario, evaluated the same way.
+
+    ``base`` reuses an already built plan of the same inputs as the base (it is not planned twice).
+    """
     horizon = horizon or Horizon.from_as_of(snapshot.as_of_date)
     names = [s.name for s in scenarios]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ScenarioError(f"scenario name(s) used twice: {', '.join(dupes)}")
-    results = [evaluate(BASE, snapshot, forecast, capacity, horizon, costs, constrained=constrained)]
+    if base is not None:
+        results = [ScenarioResult(BASE, base, family_finance(base.sku_plan, snapshot.items))]
+    else:
+        results = [evaluate(BASE, snapshot, forecast, capacity, horizon, costs, agreed=agreed)]
     for scenario in scenarios:
         inputs = apply_changes(scenario, snapshot, forecast, capacity)
-        results.append(evaluate(scenario.name, *inputs, horizon, costs, constrained=constrained))
+        results.append(evaluate(scenario.name, *inputs, horizon, costs, agreed=agreed))
     return results
 
 
-def compare(results: Sequence[ScenarioResult]) -> pd.DataFrame:
-    """tblScenarios: per scenario x family over the horizon; ``gap_value_vs_base`` = gap value - base's.
+SCENARIO_COLUMNS = (
+    "scenario",
+    "family",
+    "demand_proposed",
+    "served_units",
+    "revenue",
+    "gross_margin",
+    "first_short_bucket_proposed",
+    "value_at_risk_window_proposed",
+    "inventory_value_end",
+    "cash_tied_up_end",
+    "value_at_risk_vs_base",
+)
 
-    Columns: ``scenario, family, demand, served_units, revenue, gross_margin, shortage_units, gap_value,
-    inventory_value, gap_value_vs_base`` (shortage, gap and inventory at the horizon end).
+
+def compare(results: Sequence[ScenarioResult]) -> pd.DataFrame:
+    """tblScenarios: per scenario x family (:data:`SCENARIO_COLUMNS`), the proposed layer of each plan.
+
+    ``value_at_risk_vs_base`` = the scenario's value at risk within the decision window minus the base's
+    (positive: the scenario puts more revenue at risk).
     """
     frames = []
     for result in results:
         totals = finance_totals(result.finance)
-        by = result.sku_plan.groupby("family", sort=True)
-        end = result.sku_plan.groupby(["family", "bucket"], observed=True, sort=True)["shortage_units"].sum()
-        totals["demand"] = totals["family"].map(by["demand"].sum())
-        totals["shortage_units"] = totals["family"].map(end.groupby(level="family").last())
+        timing = result.plan.family_timing.set_index("family")
+        demand = result.plan.family_plan.groupby("family")["demand_proposed"].sum()
+        totals["demand_proposed"] = totals["family"].map(demand)
+        for column in ("first_short_bucket_proposed", "value_at_risk_window_proposed"):
+            totals[column] = totals["family"].map(timing[column])
         totals.insert(0, "scenario", result.name)
         frames.append(totals)
     out = pd.concat(frames, ignore_index=True)
-    base = out[out["scenario"] == results[0].name].set_index("family")["gap_value"]
-    out["gap_value_vs_base"] = out["gap_value"] - out["family"].map(base).fillna(0.0)
-    columns = ["scenario", "family", "demand", "served_units", "revenue", "gross_margin", "shortage_units"]
-    return out[[*columns, "gap_value", "inventory_value", "gap_value_vs_base"]]
-
-
-def capacity_peaks(load: pd.DataFrame) -> pd.DataFrame:
-    """Per work center: ``peak_load_hours``, ``available_hours`` and ``peak_overload_pct`` of its worst
-    month (percent points) and how many months are overloaded."""
-    ordered = load.sort_values(["work_center", "overload_pct", "bucket"], ascending=[True, False, True])
-    worst = ordered.drop_duplicates("work_center")
-    over = load[load["overload_pct"] > 0].groupby("work_center").size()
-    return pd.DataFrame(
-        {
-            "work_center": worst["work_center"].to_numpy(),
-            "peak_load_hours": worst["load_hours"].to_numpy(),
-            "available_hours": worst["available_hours"].to_numpy(),
-            "peak_overload_pct": worst["overload_pct"].to_numpy() * 100.0,
-            "overloaded_months": worst["work_center"].map(over).fillna(0).astype("int64").to_numpy(),
-        }
-    )
+    base = out[out["scenario"] == results[0].name].set_index("family")["value_at_risk_window_proposed"]
+    out["value_at_risk_vs_base"] = out["value_at_risk_window_proposed"] - out["family"].map(base).fillna(0.0)
+    return out[list(SCENARIO_COLUMNS)]
 
 
 def compare_capacity(results: Sequence[ScenarioResult]) -> pd.DataFrame:
-    """tblScenarioCapacity: :func:`capacity_peaks` of each scenario's unconstrained load."""
-    frames = [capacity_peaks(r.load).drop(columns="available_hours").assign(scenario=r.name) for r in results]
+    """tblScenarioCapacity: :func:`.capacity.capacity_peaks` of each scenario's proposed load."""
+    frames = [
+        capacity_peaks(r.plan.capacity_load).drop(columns="available_hours").assign(scenario=r.name) for r in results
+    ]
     out = pd.concat(frames, ignore_index=True)
-    return out[["scenario", "work_center", "peak_load_hours", "peak_overload_pct", "overloaded_months"]]
+    return out[["scenario", "work_center", "peak_load_hours", "peak_load_pct", "overloaded_months"]]

@@ -19,7 +19,7 @@ from sop_functions.snapshot import build_snapshot
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "definitions.md"
 AS_OF = dt.datetime(2026, 11, 16, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
-INPUTS = ("items", "stock", "shipments", "open_demand", "receipts", "production")
+INPUTS = ("items", "bom", "stock", "shipments", "open_demand", "receipts", "production")
 
 
 def doc_tables() -> dict[str, pd.DataFrame]:
@@ -39,10 +39,13 @@ def doc_tables() -> dict[str, pd.DataFrame]:
     return tables
 
 
-def as_numbers(table: pd.DataFrame, text_columns: tuple[str, ...]) -> pd.DataFrame:
+TEXT = ("sku", "family", "bucket", "kind", "release_bucket", "why_short", "entity")
+
+
+def as_numbers(table: pd.DataFrame, text_columns: tuple[str, ...] = TEXT) -> pd.DataFrame:
     out = table.copy()
     for column in out.columns:
-        if column in text_columns:
+        if column in text_columns or column.endswith("_bucket_firm") or column.endswith("_bucket_proposed"):
             continue
         if set(out[column]) <= {"yes", "no"}:
             out[column] = out[column] == "yes"
@@ -71,39 +74,43 @@ def compare(actual: pd.DataFrame, expected: pd.DataFrame, keys: tuple[str, ...])
     for column in expected.columns:
         got = actual[column]
         want = expected[column]
-        if want.dtype == bool:
+        if want.dtype == bool or want.dtype == object:
             assert list(got) == list(want), column
         else:
             assert got.to_numpy() == pytest.approx(want.to_numpy(), abs=0.005), column
 
 
 def test_example_tables_are_all_present(tables: dict[str, pd.DataFrame]) -> None:
-    expected = {*INPUTS, "forecast", "sku_plan", "sku_gaps", "family_plan", "top_gaps", "family_totals"}
-    assert expected | {"beyond_horizon"} == set(tables)
+    expected = {*INPUTS, "forecast", "sku_flows", "sku_firm", "sku_proposed", "family_plan", "top_gaps"}
+    assert expected | {"family_totals", "planned_orders", "beyond_horizon"} == set(tables)
 
 
-def test_example_sku_plan(plan: Plan, tables: dict[str, pd.DataFrame]) -> None:
-    compare(plan.sku_plan, as_numbers(tables["sku_plan"], ("sku", "bucket")), ("sku", "bucket"))
-
-
-def test_example_sku_gaps(plan: Plan, tables: dict[str, pd.DataFrame]) -> None:
-    compare(plan.sku_plan, as_numbers(tables["sku_gaps"], ("sku", "bucket")), ("sku", "bucket"))
+@pytest.mark.parametrize("name", ["sku_flows", "sku_firm", "sku_proposed"])
+def test_example_sku_plan(plan: Plan, tables: dict[str, pd.DataFrame], name: str) -> None:
+    compare(plan.sku_plan, as_numbers(tables[name]), ("sku", "bucket"))
 
 
 def test_example_family_plan(plan: Plan, tables: dict[str, pd.DataFrame]) -> None:
-    compare(plan.family_plan, as_numbers(tables["family_plan"], ("family", "bucket")), ("family", "bucket"))
+    compare(plan.family_plan, as_numbers(tables["family_plan"]), ("family", "bucket"))
 
 
-def test_example_top_gaps_and_totals(plan: Plan, tables: dict[str, pd.DataFrame]) -> None:
-    compare(plan.top_gaps, as_numbers(tables["top_gaps"], ("family", "bucket")), ("family", "bucket"))
-    compare(plan.family_totals, as_numbers(tables["family_totals"], ("family",)), ("family",))
-    compare(plan.beyond_horizon, as_numbers(tables["beyond_horizon"], ("entity",)), ("entity",))
+def test_example_top_gaps_totals_and_orders(plan: Plan, tables: dict[str, pd.DataFrame]) -> None:
+    compare(plan.top_gaps, as_numbers(tables["top_gaps"]), ("family",))
+    compare(plan.family_totals, as_numbers(tables["family_totals"]), ("family",))
+    compare(plan.planned_orders, as_numbers(tables["planned_orders"]), ("sku", "bucket"))
+    compare(plan.beyond_horizon, as_numbers(tables["beyond_horizon"]), ("entity",))
     assert plan.unknown_forecast_families.empty
 
 
 def test_example_spot_checks(plan: Plan) -> None:
     """Hand-typed spot checks, independent of the table parser."""
-    red = plan.sku_plan[plan.sku_plan["sku"] == "RED"].set_index("bucket")
-    assert red.loc["2026-11", "demand"] == 35.0
-    assert red.loc["2027-01", "shortage_value"] == 11250.0
-    assert red.loc["PAST_DUE", "cover_months"] == pytest.approx(45 / (140 / 3))
+    sku = plan.sku_plan.set_index(["sku", "bucket"])
+    assert sku.loc[("RED", "2026-11"), "independent_demand"] == 35.0
+    assert sku.loc[("RED", "2026-12"), "value_at_risk_firm"] == 50 * 250
+    assert sku.loc[("RED", "2026-12"), "why_short"] == "lead time"
+    assert sku.loc[("RED", "2027-01"), "planned_production"] == 75.0  # 55 needed, lots of 25
+    assert sku.loc[("FRAME", "2026-11"), "dependent_demand_proposed"] == 75.0
+    assert sku.loc[("FRAME", "2026-11"), "planned_purchases"] == 55.0
+    assert sku.loc[("RED", "PAST_DUE"), "cover_months_firm"] == pytest.approx(45 / (140 / 3))
+    family = plan.family_plan.set_index(["family", "bucket"])
+    assert family.loc[("Bikes", "2026-12"), ["shortage_units_firm", "excess_units_firm"]].tolist() == [50.0, 3.0]

@@ -1,4 +1,4 @@
-"""Inventory: projected balance, safety stock flag, months of cover and its edge cases, family view."""
+"""Inventory: the projected balance of a layer, months of cover and its edge cases."""
 
 from __future__ import annotations
 
@@ -9,61 +9,32 @@ import pandas as pd
 import pytest
 
 from sop_functions.buckets import Horizon
-from sop_functions.inventory import cover_months, family_inventory, forward_demand, project
+from sop_functions.inventory import cover_months, forward_demand, on_hand, project
 
-HORIZON = Horizon.from_as_of(pd.Timestamp("2026-11-16"), periods=3)
-LABELS = ["PAST_DUE", "2026-11", "2026-12", "2027-01"]
-ITEMS = pd.DataFrame({"sku": ["A", "B", "C"], "family": ["F"] * 3, "safety_stock": [10.0, 0.0, 25.0]})
 STOCK = pd.DataFrame({"sku": ["A", "A", "C"], "warehouse": ["W1", "W2", "W1"], "qty": [-5.0, 25.0, 30.0]})
+DEMAND = np.array([[10.0, 0, 0, 0], [0, 6, 3, 9], [0, 6, 3, 9]])
+SUPPLY = np.array([[0.0, 0, 0, 0], [0, 0, 12, 0], [0, 0, 0, 0]])
 
 
-def flows() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "sku": ["A"] * 4 + ["B"] * 4 + ["C"] * 4,
-            "family": ["F"] * 12,
-            "bucket": pd.Categorical(LABELS * 3, dtype=HORIZON.dtype),
-            "demand": [10, 0, 0, 0, 0, 6, 3, 9, 0, 6, 3, 9],
-            "supply": [0, 0, 0, 0, 0, 0, 12, 0, 0, 0, 0, 0],
-        }
-    ).astype({"demand": float, "supply": float})
+def test_on_hand_sums_warehouses_and_keeps_negative_stock() -> None:
+    assert on_hand(STOCK).to_dict() == {"A": 20.0, "C": 30.0}  # -5 + 25
 
 
-@pytest.fixture(scope="module")
-def projected() -> pd.DataFrame:
-    return project(flows(), STOCK, ITEMS, HORIZON)
+def test_projection_opens_with_on_hand_and_carries_over() -> None:
+    opening, projected = project(np.array([20.0, 0.0, 30.0]), SUPPLY, DEMAND)
+    assert opening.tolist() == [[20, 10, 10, 10], [0, 0, -6, 3], [30, 30, 24, 21]]
+    assert projected.tolist() == [[10, 10, 10, 10], [0, -6, 3, -6], [30, 24, 21, 12]]
 
 
-def column(frame: pd.DataFrame, sku: str, name: str) -> list[float]:
-    return list(frame.loc[frame["sku"] == sku, name])
-
-
-def test_projection_opens_with_on_hand_over_warehouses(projected: pd.DataFrame) -> None:
-    # A: on hand -5 + 25 = 20 (negative stock kept); B: no stock row, 0; C: 30.
-    assert column(projected, "A", "opening_inventory") == [20.0, 10.0, 10.0, 10.0]
-    assert column(projected, "A", "projected_inventory") == [10.0, 10.0, 10.0, 10.0]
-    assert column(projected, "B", "opening_inventory") == [0.0, 0.0, -6.0, 3.0]
-    assert column(projected, "B", "projected_inventory") == [0.0, -6.0, 3.0, -6.0]
-    assert column(projected, "C", "projected_inventory") == [30.0, 24.0, 21.0, 12.0]
-
-
-def test_below_safety_stock_is_strict(projected: pd.DataFrame) -> None:
-    assert column(projected, "A", "below_safety_stock") == [False] * 4  # 10 is not below 10
-    assert column(projected, "B", "below_safety_stock") == [False, True, False, True]
-    assert column(projected, "C", "below_safety_stock") == [False, True, True, True]
-    assert column(projected, "C", "safety_stock") == [25.0] * 4
-
-
-def test_cover_uses_the_next_three_buckets(projected: pd.DataFrame) -> None:
+def test_cover_uses_the_next_three_buckets() -> None:
+    _, projected = project(np.array([20.0, 0.0, 30.0]), SUPPLY, DEMAND)
+    cover = cover_months(np.maximum(projected, 0), forward_demand(DEMAND), 1.0)
     # C: 30 / mean(6, 3, 9); 24 / mean(3, 9); 21 / 9; last bucket: 12 / its own 9.
-    assert column(projected, "C", "cover_months") == pytest.approx([5.0, 4.0, 21 / 9, 12 / 9])
-
-
-def test_cover_edge_cases(projected: pd.DataFrame) -> None:
-    # B: projected 0 or negative -> 0; 3 / next demand 9.
-    assert column(projected, "B", "cover_months") == pytest.approx([0.0, 0.0, 1 / 3, 0.0])
+    assert cover[2].tolist() == pytest.approx([5.0, 4.0, 21 / 9, 12 / 9])
+    # B: nothing in stock -> 0; 3 / next demand 9.
+    assert cover[1].tolist() == pytest.approx([0.0, 0.0, 1 / 3, 0.0])
     # A: stock but no demand ahead (and none in the last bucket itself) -> +inf.
-    assert all(math.isinf(c) and c > 0 for c in column(projected, "A", "cover_months"))
+    assert all(math.isinf(c) and c > 0 for c in cover[0])
 
 
 def test_cover_months_in_a_weekly_plan() -> None:
@@ -74,17 +45,4 @@ def test_cover_months_in_a_weekly_plan() -> None:
 
 
 def test_forward_demand_shortens_at_the_horizon_end() -> None:
-    frame = pd.DataFrame({"key": ["x"] * 5, "demand": [1.0, 2.0, 4.0, 6.0, 8.0]})
-    assert list(forward_demand(frame, "key")) == pytest.approx([4.0, 6.0, 7.0, 8.0, 8.0])
-
-
-def test_family_inventory_sums_and_recomputes_cover(projected: pd.DataFrame) -> None:
-    got = family_inventory(projected, HORIZON)
-    assert list(got["bucket"]) == LABELS
-    assert list(got["projected_inventory"]) == [40.0, 28.0, 34.0, 16.0]
-    assert list(got["demand"]) == [10.0, 12.0, 6.0, 18.0]
-    assert list(got["safety_stock"]) == [35.0] * 4
-    assert list(got["skus_below_safety_stock"]) == [0, 2, 1, 2]
-    assert list(got["below_safety_stock"]) == [False, True, True, True]
-    # 40 / mean(12, 6, 18); 28 / mean(6, 18); 34 / 18; last: 16 / 18.
-    assert list(got["cover_months"]) == pytest.approx([40 / 12, 28 / 12, 34 / 18, 16 / 18])
+    assert forward_demand(np.array([[1.0, 2.0, 4.0, 6.0, 8.0]]))[0].tolist() == pytest.approx([4, 6, 7, 8, 8])

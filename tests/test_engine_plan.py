@@ -48,9 +48,11 @@ def test_items_only_plan_is_all_zeros_over_18_months() -> None:
     plan = build_plan(snapshot(items=ITEMS), forecast())
     assert len(plan.sku_plan) == 2 * 19
     assert len(plan.family_plan) == 19
-    numbers = plan.sku_plan.drop(columns=["sku", "family", "bucket", "safety_stock", "below_safety_stock"])
-    assert (numbers.to_numpy() == 0).all()  # no stock: projected 0, so cover 0 and no gaps
-    assert list(plan.family_plan["skus_below_safety_stock"].head(2)) == [1, 1]  # B: 0 < safety stock 1
+    firm = [c for c in plan.sku_plan.columns if c.endswith("_firm") and not c.startswith("below_")]
+    assert (plan.sku_plan[[*firm, "forecast", "orders"]].to_numpy() == 0).all()  # projected 0: cover 0, no shortage
+    assert list(plan.family_plan["skus_below_safety_stock_firm"].head(2)) == [1, 1]  # B: 0 < safety stock 1
+    assert plan.sku_plan["planned_production"].sum() == 0  # nothing is made: A and B have no BOM or routing
+    assert plan.sku_plan.loc[plan.sku_plan["sku"] == "B", "planned_purchases"].sum() == 1.0  # up to safety stock
 
 
 def test_forecast_for_an_unknown_family_is_reported_not_planned() -> None:
@@ -92,14 +94,26 @@ def test_weekly_plan_past_due_beyond_and_cumulative_gaps() -> None:
     plan = build_plan(snap, forecast(("Bikes", "2026-W48", 3), ("Bikes", "2026-W49", 4)), horizon)
     sku = plan.sku_plan
     assert list(sku["bucket"].astype(str)) == ["PAST_DUE", "2026-W48", "2026-W49"]
-    assert list(sku["demand"]) == [6.0, 3.0, 4.0]  # overdue order only; forecast 3; max(4, 2)
-    assert list(sku["supply"]) == [0.0, 0.0, 0.0]  # the receipt is after the horizon
-    assert list(sku["projected_inventory"]) == [-1.0, -4.0, -8.0]
-    assert list(sku["shortage_units"]) == [1.0, 4.0, 8.0]  # cumulative backlog
-    assert list(sku["gap_value"]) == [-10.0, -40.0, -80.0]  # x unit price 10
-    assert list(plan.top_gaps["bucket"].astype(str)) == ["2026-W49"]  # one row per family, its worst bucket
+    assert list(sku["demand_firm"]) == [6.0, 3.0, 4.0]  # overdue order only; forecast 3; max(4, 2)
+    assert list(sku["supply_firm"]) == [0.0, 0.0, 0.0]  # the receipt is after the horizon
+    assert list(sku["projected_inventory_firm"]) == [-1.0, -4.0, -8.0]
+    assert list(sku["shortage_units_firm"]) == [1.0, 4.0, 8.0]  # cumulative backlog
+    assert list(sku["value_at_risk_firm"]) == [10.0, 40.0, 80.0]  # x unit price 10
+    # lead time 0: the proposal covers W48 and W49 (the backlog too), PAST_DUE stays short (the past)
+    assert list(sku["planned_purchases"]) == [0.0, 4.0, 4.0]
+    assert list(sku["shortage_units_proposed"]) == [1.0, 0.0, 0.0]
+    top = plan.top_gaps.iloc[0]
+    assert (top["first_short_bucket_firm"], top["worst_bucket_firm"], top["months_short_firm"]) == (
+        "PAST_DUE",
+        "2026-W49",
+        3,
+    )
     totals = plan.family_totals.iloc[0]
-    assert (totals["demand"], totals["supply"], totals["gap_value"]) == (13.0, 0.0, -80.0)  # end bucket
+    assert (totals["demand_proposed"], totals["supply_firm"], totals["worst_value_at_risk_proposed"]) == (
+        13.0,
+        0.0,
+        10.0,
+    )
     beyond = plan.beyond_horizon.set_index("entity")
     assert (beyond.loc["receipts", "count"], beyond.loc["receipts", "qty"]) == (1, 1.0)
     assert (beyond.loc["open_demand", "count"], beyond.loc["production", "count"]) == (0, 0)
@@ -120,6 +134,7 @@ def test_plan_has_every_column_the_workbook_reads() -> None:
         "tblPlan": plan.family_plan,
         "tblTopGaps": plan.top_gaps,
         "tblFamilyTotals": plan.family_totals,
+        "tblPlannedOrders": plan.planned_orders,
     }
     for name, frame in frames.items():
         fields = [c.field for c in layout.owned_table(name).columns]
@@ -166,12 +181,18 @@ def test_plan_invariants_on_random_data() -> None:
     plan = build_plan(snap, fc)
     sku = plan.sku_plan
     assert len(sku) == n * 19
-    assert np.allclose(sku["demand"], np.maximum(sku["forecast"], sku["orders"]))
-    assert np.allclose(sku["projected_inventory"], sku["opening_inventory"] + sku["supply"] - sku["demand"])
-    nxt = sku.groupby("sku")["opening_inventory"].shift(-1).dropna()
-    assert np.array_equal(nxt.to_numpy(), sku.loc[nxt.index, "projected_inventory"].to_numpy())
+    assert np.allclose(sku["independent_demand"], np.maximum(sku["forecast"], sku["orders"]))
+    for layer in ("firm", "proposed"):
+        flow = sku[f"opening_inventory_{layer}"] + sku[f"supply_{layer}"] - sku[f"demand_{layer}"]
+        assert np.allclose(sku[f"projected_inventory_{layer}"], flow)
+        nxt = sku.groupby("sku")[f"opening_inventory_{layer}"].shift(-1).dropna()
+        assert np.allclose(nxt.to_numpy(), sku.loc[nxt.index, f"projected_inventory_{layer}"].to_numpy())
     assert plan.family_plan["forecast"].sum() == pytest.approx(fc["qty"].sum())  # shares sum to 1
     fam = plan.family_plan.set_index(["family", "bucket"])
-    sums = sku.groupby(["family", "bucket"], observed=True)[["shortage_units", "gap_value"]].sum()
-    assert np.allclose(fam.loc[sums.index, ["shortage_units", "gap_value"]], sums)
+    cols = ["shortage_units_firm", "excess_units_firm", "shortage_units_proposed", "value_at_risk_proposed"]
+    sums = sku.groupby(["family", "bucket"], observed=True)[cols].sum()
+    assert np.allclose(fam.loc[sums.index, cols], sums)
+    # the proposal (lead time 0, no lot rules) never leaves a dated bucket short
+    dated = sku[sku["bucket"].astype(str) != "PAST_DUE"]
+    assert (dated["projected_inventory_proposed"] >= dated["safety_stock"] - 1e-6).all()
     assert plan.beyond_horizon.loc[0, "count"] == int((dates > horizon.end).sum())

@@ -58,7 +58,8 @@ def routings(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
 
 def tiny_snapshot() -> tuple[Snapshot, pd.DataFrame]:
     """X (family Made, price 100, cost 50) made on WC1 (10 h/month, 1 h/unit); Y (family Bought, price 20,
-    cost 10) bought: 8 arrive from Acme on 2026-11-20. No stock, no history. Forecast Made 5, 15; Bought 4, 4."""
+    cost 10, 60 days lead time) bought: 8 arrive from Acme on 2026-11-20. No stock, no history. Forecast
+    Made 5, 15; Bought 4, 4."""
     frames = {
         "items": pd.DataFrame(
             {
@@ -68,7 +69,7 @@ def tiny_snapshot() -> tuple[Snapshot, pd.DataFrame]:
                 "uom": "unit",
                 "unit_cost": [50.0, 10.0],
                 "unit_price": [100.0, 20.0],
-                "lead_time_days": [0, 0],
+                "lead_time_days": [0, 60],
                 "safety_stock": [0.0, 0.0],
             }
         ),
@@ -88,3 +89,38 @@ def tiny_snapshot() -> tuple[Snapshot, pd.DataFrame]:
         {"family": ["Made", "Made", "Bought", "Bought"], "bucket": MONTHS * 2, "qty": [5.0, 15.0, 4.0, 4.0]}
     )
     return build_snapshot("test", AS_OF, frames), forecast
+
+
+def made_snapshot(
+    demand: list[float],
+    *,
+    hours: float = 10.0,
+    stock: float = 0.0,
+    production: list[float] | None = None,
+    lead_time_days: int = 0,
+) -> Snapshot:
+    """One item A (price 100, cost 50: holding 2 % = 1 per unit-month) made on WC1 at 1 h a unit; open orders
+    ``demand`` per month of MONTHS (mid-month), ERP production orders ``production`` per month."""
+    orders = [(f"SO{k}", "A", q, f"{m}-20") for k, (m, q) in enumerate(zip(MONTHS, demand, strict=True)) if q]
+    made = [
+        (f"MO{k}", "A", q, f"{m}-20", "firm")
+        for k, (m, q) in enumerate(zip(MONTHS, production or [0.0] * len(MONTHS), strict=True))
+        if q
+    ]
+    frames = {
+        "items": pd.DataFrame(
+            {
+                "sku": ["A"],
+                "family": ["F"],
+                "unit_cost": [50.0],
+                "unit_price": [100.0],
+                "lead_time_days": [lead_time_days],
+            }
+        ),
+        "stock": pd.DataFrame({"sku": ["A"], "warehouse": ["WH"], "qty": [stock]}),
+        "open_demand": pd.DataFrame(orders, columns=["order_id", "sku", "qty", "requested_date"]),
+        "production": pd.DataFrame(made, columns=["order_id", "sku", "qty", "due_date", "state"]),
+        "work_centers": pd.DataFrame({"code": ["WC1"], "name": ["Assembly"], "hours_per_month": [hours]}),
+        "routings": pd.DataFrame({"sku": ["A"], "work_center": ["WC1"], "hours_per_unit": [1.0]}),
+    }
+    return build_snapshot("made", AS_OF, frames)

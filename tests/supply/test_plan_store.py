@@ -28,15 +28,17 @@ def lines(scale: float = 1.0) -> pd.DataFrame:
             "sku": ["A"] * 3 + ["B"] * 3,
             "family": "F",
             "bucket": BUCKETS * 2,
-            "demand": [1.0 * scale, 2.0, 3.0, 4.0, 5.0, 6.0],
-            "supply": 1.0,
+            "independent_demand": [1.0 * scale, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "supply_proposed": 1.0,
             "production": 0.0,
-            "projected_inventory": 0.0,
-            "gap_value": -1.5,
+            "planned_production": 0.5,
+            "projected_inventory_proposed": 0.0,
+            "gap_value_proposed": -1.5,
         }
     )
-    family = sku.groupby(["family", "bucket"], as_index=False)[["demand", "supply", "projected_inventory"]].sum()
-    family["gap_value"] = -3.0
+    sums = ["independent_demand", "supply_proposed", "projected_inventory_proposed"]
+    family = sku.groupby(["family", "bucket"], as_index=False)[sums].sum()
+    family["gap_value_proposed"] = -3.0
     return plan_lines(sku, family)
 
 

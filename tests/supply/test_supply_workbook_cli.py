@@ -46,9 +46,11 @@ def test_new_workbook_with_planning_sheets(tmp_path: Path) -> None:
         assert [c.name for c in table.tableColumns] == list(spec.headers)
     assert check_layout(path) == []  # the core layout is untouched
     load = read_table(path, layout.CAPACITY_LOAD)
-    assert load["load_hours"].tolist() == [5.0, 15.0] and load["overload_pct"].tolist() == [-50.0, 50.0]
+    assert load["load_hours_firm"].tolist() == [0.0, 0.0]  # no production orders in the ERP
+    assert load["load_hours_proposed"].tolist() == [10.0, 10.0]  # 5 pre-built in November for December
+    assert load["load_pct_proposed"].tolist() == [100.0, 100.0]
     scen = read_table(path, layout.SCENARIOS).set_index(["scenario", "family"])
-    assert scen.loc[("Boom", "Made"), "gap_value"] == -2000.0
+    assert scen.loc[("Boom", "Made"), "value_at_risk_window_proposed"] == 2000.0
     assert read_capacity_input(path)["work_center"].tolist() == ["WC1"]  # prefilled from the ERP
     assert read_scenario_inputs(path)["change_pct"].tolist() == [100.0]
     with zipfile.ZipFile(path) as z:
@@ -61,7 +63,8 @@ def test_supply_commands(tmp_path: Path) -> None:
     out = runner.invoke(app, ["capacity", "-s", str(export), "--json", "--overtime", "0.1"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
-    assert {"overloads", "material_shortages", "unmet", "objective"} <= set(data)
+    assert {"overloads", "material_shortages", "unmet", "supply_method"} <= set(data)
+    assert data["supply_method"] == "lp"
     out = runner.invoke(app, ["scenario", "-s", str(export), "--demand", "Bikes=20", "--json"])
     assert out.exit_code == 0, out.output
     assert {r["scenario"] for r in json.loads(out.stdout)["scenarios"]} == {"Base", "What-if"}
