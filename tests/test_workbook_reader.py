@@ -147,37 +147,35 @@ def test_forecast_layout_problems(tmp_path: Path) -> None:
         read_forecast(path)
     assert str(err.value) == (
         "the workbook does not match the sopxl layout:\n"
-        "  - sheet 'Forecast' is missing (renamed or deleted?); the workbook has 'Summary', 'Plan', "
-        "'My forecast', 'Demand', 'Supply', 'Inventory', 'Settings'"
+        "  - sheet 'Forecast' is missing (renamed or deleted?); the workbook has 'S&OP', 'Summary', 'Plan', "
+        "'My forecast', 'Demand', 'Supply', 'Inventory', 'Proposal', 'Settings'"
     )
 
 
 def test_read_table_types(tmp_path: Path) -> None:
-    inventory = pd.DataFrame(
-        {
-            "sku": ["001", "A-2"],
-            "family": ["Pumps", "Pumps"],
-            "bucket": ["2026-11", "2026-12"],
-            "opening_inventory": [1.5, 2.0],
-            "demand": [3.0, 4.0],
-            "supply": [1.0, 1.0],
-            "projected_inventory": [0.0, -1.0],
-            "safety_stock": [2.0, 2.0],
-            "below_safety_stock": [True, False],
-            "cover_months": [float("inf"), 0.5],
-        }
+    inventory = pd.DataFrame({c.field: [0.0, 0.0] for c in layout.INVENTORY.columns})
+    inventory = inventory.assign(
+        sku=["001", "A-2"],
+        family="Pumps",
+        bucket=["2026-11", "2026-12"],
+        why_short=["", "lead time"],
+        below_safety_stock_proposed=[True, False],
+        cover_months_proposed=[float("inf"), 0.5],
+        projected_inventory_proposed=[0.0, -1.0],
     )
-    gaps = pd.DataFrame(
-        {"rank": [1], "family": ["Pumps"], "bucket": ["2026-12"], "gap_units": [-1.0], "gap_value": [-9.5]}
-    )
+    gaps = pd.DataFrame({c.field: [0.0] for c in layout.TOP_GAPS.columns}).assign(
+        rank=[1], family=["Pumps"], first_short_bucket_firm="2026-12", first_short_bucket_proposed="",
+        worst_bucket_firm="2026-12", why_short="", value_at_risk_window_firm=[9.5]
+    )  # fmt: skip
     path = new_workbook(tmp_path / "p.xlsx", BUCKETS, ["Pumps"], tables={"tblInventory": inventory, "tblTopGaps": gaps})
     back = read_table(path, layout.INVENTORY)
     assert back["sku"].tolist() == ["001", "A-2"]  # text stays text, leading zero kept
-    assert str(back["below_safety_stock"].dtype) == "boolean"
-    assert back["cover_months"].isna().tolist() == [True, False]
-    assert back["projected_inventory"].tolist() == [0.0, -1.0]
+    assert str(back["below_safety_stock_proposed"].dtype) == "boolean"
+    assert back["cover_months_proposed"].isna().tolist() == [True, False]
+    assert back["projected_inventory_proposed"].tolist() == [0.0, -1.0]
+    assert back["why_short"].tolist() == ["", "lead time"]
     top = read_table(path, layout.TOP_GAPS)
-    assert str(top["rank"].dtype) == "Int64" and top.to_dict("list")["gap_value"] == [-9.5]
+    assert str(top["rank"].dtype) == "Int64" and top.to_dict("list")["value_at_risk_window_firm"] == [9.5]
 
 
 def test_check_layout_names_what_changed(tmp_path: Path) -> None:
@@ -186,17 +184,16 @@ def test_check_layout_names_what_changed(tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(path)
     wb["Demand"].title = "Demand (old)"
     plan = wb["Plan"].tables["tblPlan"]
-    plan.tableColumns[8].name = "Gap EUR"
-    wb["Plan"]["I4"] = "Gap EUR"
+    plan.tableColumns[14].name = "Risk EUR"
+    wb["Plan"]["O4"] = "Risk EUR"
     del wb["Supply"].tables["tblSupply"]
     wb["Forecast"]["A4"] = "Product"
     wb.save(path)
     assert check_layout(path) == [  # the renamed Demand sheet is fine: tables are found by name
-        "table tblSupply (sheet 'Supply', headers SKU, Family, Bucket, Purchase receipts, Production orders, "
-        "Supply) is missing: it was deleted, renamed or converted to a plain range",
-        "table tblPlan on sheet 'Plan': missing column(s) 'Gap value'; unexpected column(s) 'Gap EUR' "
-        "(expected Family, Bucket, Demand, Supply, Projected inventory, Shortage units, Surplus units, "
-        "Gap units, Gap value, Months of cover)",
+        f"table tblSupply (sheet 'Supply', headers {', '.join(layout.SUPPLY.headers)}) is missing: it was deleted, "
+        "renamed or converted to a plain range",
+        "table tblPlan on sheet 'Plan': missing column(s) 'Value at risk (proposed)'; unexpected column(s) "
+        f"'Risk EUR' (expected {', '.join(layout.PLAN.headers)})",
         "the Forecast sheet has no header row starting with 'Family': the forecast grid cannot be read",
     ]
     assert read_table(path, layout.DEMAND).empty

@@ -30,79 +30,52 @@ STAMPS = WorkbookStamps("files:demo", AS_OF, dt.datetime(2026, 11, 25, 9, 30, tz
 STAMP = "ERP data as of 2026-11-25 08:00 +01:00 (source: files:demo)"
 
 
-def sku_plan() -> pd.DataFrame:
+def frame_for(spec: layout.TableSpec, keys: list[tuple[str, str]]) -> pd.DataFrame:
+    """A frame with every layout field of ``spec``: one row per (key, bucket), numbers by position."""
     rows = []
-    for i, (sku, family) in enumerate([("P-100", "Pumps"), ("@V-7", CMD)]):
-        for j, bucket in enumerate(BUCKETS):
-            rows.append(
-                {
-                    "sku": sku,
-                    "family": family,
-                    "bucket": bucket,
-                    "forecast": 10.0 * j,
-                    "orders": 5.0,
-                    "demand": 10.0 * j + 5,
-                    "receipts": 2.0,
-                    "production": 3.0 + i,
-                    "supply": 5.0 + i,
-                    "opening_inventory": 100.0,
-                    "projected_inventory": 100.0 - j,
-                    "safety_stock": 20.0,
-                    "below_safety_stock": j == 3,
-                    "cover_months": [math.inf, math.nan, 2.5, 0.25][j],
-                    "gap_units": 1.0,
-                }
-            )
-    return pd.DataFrame(rows)
+    for i, (key, bucket) in enumerate(keys):
+        row: dict[str, object] = {}
+        for j, c in enumerate(spec.columns):
+            if c.field in ("sku", "family"):
+                row[c.field] = key
+            elif c.field == "bucket":
+                row[c.field] = bucket
+            elif c.kind == "text":
+                row[c.field] = f"{c.field} {i}"
+            elif c.kind == "flag":
+                row[c.field] = i % 4 == 3
+            elif c.kind == "int":
+                row[c.field] = i + 1
+            else:
+                row[c.field] = 10.0 * i + j
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[c.field for c in spec.columns])
+
+
+SKUS = [("P-100", b) for b in BUCKETS] + [("@V-7", b) for b in BUCKETS]
+FAMILY_ROWS = [(f, b) for f in FAMILIES for b in BUCKETS]
 
 
 def family_plan() -> pd.DataFrame:
-    rows = [
-        {
-            "family": family,
-            "bucket": bucket,
-            "demand": 100.0 + j,
-            "supply": 90.0,
-            "projected_inventory": 50.0,
-            "shortage_units": 10.0,
-            "surplus_units": 0.0,
-            "gap_units": [-10.0, 0.0, 5.0, math.nan][j],
-            "gap_value": [-1234.5, 0.0, 99.99, -math.inf][j],
-            "cover_months": [math.inf, 1.5, math.nan, 0.0][j],
-        }
-        for family in FAMILIES
-        for j, bucket in enumerate(BUCKETS)
-    ]
-    return pd.DataFrame(rows)
-
-
-def top_gaps() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "rank": [1, 2, 3],
-            "family": ["Pumps", CMD, PLUS],
-            "bucket": ["2026-11", "PAST_DUE", "2026-12"],
-            "gap_units": [-10.0, -4.0, 3.0],
-            "gap_value": [-1234.5, -400.0, 300.0],
-        }
-    )
-
-
-def family_totals() -> pd.DataFrame:
-    return pd.DataFrame(
-        {"family": FAMILIES, "demand": [400.0, 30.0, 5.0], "supply": [360.0, 40.0, 5.0], "gap_value": [-40.0, 10, 0]}
-    )
+    out = frame_for(layout.PLAN, FAMILY_ROWS)
+    out["cover_months_proposed"] = [math.inf, 1.5, math.nan, 0.0] * 3  # infinite cover: a blank cell
+    out["value_at_risk_proposed"] = [1234.5, 0.0, 99.99, -math.inf] * 3
+    return out
 
 
 def tables() -> dict[str, pd.DataFrame]:
-    sku = sku_plan()
+    sku = frame_for(layout.INVENTORY, SKUS)
+    sku["cover_months_proposed"] = [math.inf, math.nan, 2.5, 0.25] * 2
+    merged = sku.join(frame_for(layout.DEMAND, SKUS).drop(columns=["sku", "family", "bucket"]), rsuffix="_d")
+    merged = merged.join(frame_for(layout.SUPPLY, SKUS).drop(columns=["sku", "family", "bucket"]), rsuffix="_s")
     return {
-        "tblDemand": sku,
-        "tblSupply": sku,
-        "tblInventory": sku,
+        "tblDemand": merged,
+        "tblSupply": merged,
+        "tblInventory": merged,
         "tblPlan": family_plan(),
-        "tblTopGaps": top_gaps(),
-        "tblFamilyTotals": family_totals(),
+        "tblTopGaps": frame_for(layout.TOP_GAPS, [("Pumps", ""), (CMD, ""), (PLUS, "")]),
+        "tblFamilyTotals": frame_for(layout.FAMILY_TOTALS, [(f, "") for f in FAMILIES]),
+        "tblPlannedOrders": frame_for(layout.PLANNED_ORDERS, [("P-100", "2026-12")]),
     }
 
 
@@ -126,7 +99,7 @@ def test_sheets_tables_headers_and_refs(book: Path) -> None:
     wb = openpyxl.load_workbook(book)
     assert tuple(wb.sheetnames) == layout.SHEET_ORDER
     rows = {"tblSettings": 8, "tblDemand": 8, "tblSupply": 8, "tblInventory": 8, "tblPlan": 12}
-    rows |= {"tblTopGaps": layout.TOP_GAP_ROWS, "tblFamilyTotals": 3}
+    rows |= {"tblTopGaps": layout.TOP_GAP_ROWS, "tblFamilyTotals": 3, "tblPlannedOrders": 1}
     for spec in layout.OWNED_TABLES:
         ws = wb[spec.sheet]
         table = ws.tables[spec.name]
@@ -138,12 +111,16 @@ def test_sheets_tables_headers_and_refs(book: Path) -> None:
     grid = wb[layout.FORECAST_SHEET].tables[layout.FORECAST_TABLE]
     assert grid.ref == "A4:D8"
     assert [c.name for c in grid.tableColumns] == ["Family", *MONTHS]
+    sop = wb[layout.SOP_GRID_SHEET].tables[layout.SOP_GRID_TABLE]  # no plan yet: the months, no families
+    assert [c.name for c in sop.tableColumns] == [
+        "Family", "Measure", "Note", "2026-08 (actual)", "2026-09 (actual)", "2026-10 (actual)", *BUCKETS
+    ]  # fmt: skip
     assert check_layout(book) == []
 
 
 def test_titles_and_as_of_stamp_on_every_owned_sheet(book: Path) -> None:
     wb = openpyxl.load_workbook(book)
-    owned_sheets = {spec.sheet for spec in layout.OWNED_TABLES}
+    owned_sheets = {spec.sheet for spec in layout.OWNED_TABLES} | {layout.SOP_GRID_SHEET}
     assert owned_sheets == set(layout.SHEET_ORDER) - {layout.FORECAST_SHEET}
     for sheet in owned_sheets:
         assert wb[sheet]["A1"].value == layout.SHEET_TITLES[sheet]
@@ -161,8 +138,8 @@ def test_values_round_trip_through_calamine_with_nan_and_inf_blank(book: Path) -
     expected = family_plan()[[c.field for c in layout.PLAN.columns]].replace([math.inf, -math.inf], math.nan)
     pd.testing.assert_frame_equal(plan, expected, check_dtype=False)
     inventory = read_table(book, layout.INVENTORY)
-    assert inventory["below_safety_stock"].tolist() == [False, False, False, True] * 2
-    assert inventory["cover_months"].isna().tolist() == [True, True, False, False] * 2
+    assert inventory["below_safety_stock_proposed"].tolist() == [False, False, False, True] * 2
+    assert inventory["cover_months_proposed"].isna().tolist() == [True, True, False, False] * 2
     top = read_table(book, layout.TOP_GAPS)
     assert top["rank"].tolist() == [1, 2, 3]  # the 7 padding rows are blank
     settings = dict(read_table(book, layout.SETTINGS).itertuples(index=False))
@@ -178,23 +155,32 @@ def test_values_round_trip_through_calamine_with_nan_and_inf_blank(book: Path) -
     }
     # Infinite cover is a blank cell, not an error or a sentinel.
     wb = openpyxl.load_workbook(book)
-    assert wb["Plan"]["J5"].value is None and wb["Plan"]["J6"].value == 1.5
+    cover = _column_letter(layout.PLAN, "cover_months_proposed")
+    assert wb["Plan"][f"{cover}5"].value is None and wb["Plan"][f"{cover}6"].value == 1.5
+
+
+def _column_letter(spec: layout.TableSpec, field: str) -> str:
+    _row, col = openpyxl.utils.cell.coordinate_to_tuple(spec.anchor)
+    return str(openpyxl.utils.get_column_letter(col + [c.field for c in spec.columns].index(field)))
 
 
 def test_number_formats_follow_column_kinds(book: Path) -> None:
     ws = openpyxl.load_workbook(book)["Inventory"]
     formats = {c.value: ws.cell(6, c.column).number_format for c in ws[4]}
-    assert formats["Opening inventory"] == "#,##0"
-    assert formats["Months of cover"] == "0.0"
-    assert ws["I8"].data_type == "b" and ws["I8"].value is True
+    assert formats["Safety stock"] == "#,##0"
+    assert formats["Months of cover (proposed)"] == "0.0"
+    assert formats["Value at risk (proposed)"] == "#,##0.00"
+    flag = _column_letter(layout.INVENTORY, "below_safety_stock_proposed")
+    assert ws[f"{flag}8"].data_type == "b" and ws[f"{flag}8"].value is True
     plan = openpyxl.load_workbook(book)["Plan"]
-    assert plan["I5"].number_format == "#,##0.00"
+    assert plan[f"{_column_letter(layout.PLAN, 'load_pct_proposed')}5"].number_format == '0.0"%"'
     assert openpyxl.load_workbook(book)["Summary"]["A5"].number_format == "0"
 
 
 def test_erp_strings_that_look_like_formulas_stay_text(book: Path) -> None:
     wb = openpyxl.load_workbook(book)
-    cells = [wb["Plan"]["A9"], wb["Plan"]["A13"], wb["Demand"]["A9"], wb["Summary"]["H6"]]
+    family = _column_letter(layout.FAMILY_TOTALS, "family")
+    cells = [wb["Plan"]["A9"], wb["Plan"]["A13"], wb["Demand"]["A9"], wb["Summary"][f"{family}6"]]
     assert [c.value for c in cells] == [CMD, PLUS, "@V-7", CMD]
     assert {c.data_type for c in cells} == {"s"}
     with zipfile.ZipFile(book) as z:
@@ -231,12 +217,12 @@ def test_forecast_grid_prefill_validation_fill_and_freeze(book: Path) -> None:
     pd.testing.assert_frame_equal(read_forecast(book), expected, check_dtype=False)
 
 
-def test_plan_gap_colours_freeze_and_widths(book: Path) -> None:
+def test_plan_shortage_and_excess_colours_freeze_and_widths(book: Path) -> None:
     ws = openpyxl.load_workbook(book)["Plan"]
     rules = {str(cf.sqref): [(r.type, r.operator, r.formula) for r in cf.rules] for cf in ws.conditional_formatting}
-    for col in "HI":
-        rng = f"{col}5:{col}1048576"
-        assert sorted(rules[rng]) == [("cellIs", "greaterThan", ["0"]), ("cellIs", "lessThan", ["0"])]
+    for field in ("shortage_units_firm", "value_at_risk_proposed", "excess_units_proposed"):
+        col = _column_letter(layout.PLAN, field)
+        assert rules[f"{col}5:{col}1048576"] == [("cellIs", "greaterThan", ["0"])]
     assert ws.freeze_panes == "C5"
     assert ws.column_dimensions["A"].width > ws.column_dimensions["B"].width >= 8
 
@@ -247,27 +233,27 @@ def test_summary_charts_reference_the_summary_tables(book: Path) -> None:
         assert len(charts) == 2
         xml = {n: z.read(n).decode() for n in charts}
         workbook_rels = z.read("xl/_rels/workbook.xml.rels").decode()
-        summary_part = "xl/worksheets/sheet1.xml"
-        assert "worksheets/sheet1.xml" in workbook_rels
-        sheet_rels = z.read("xl/worksheets/_rels/sheet1.xml.rels").decode()
+        summary_part = "xl/worksheets/sheet2.xml"  # S&OP is the first sheet, Summary the second
+        assert "worksheets/sheet2.xml" in workbook_rels
+        sheet_rels = z.read("xl/worksheets/_rels/sheet2.xml.rels").decode()
         (drawing,) = re.findall(r'Target="\.\./drawings/(drawing\d+\.xml)"', sheet_rels)
         assert "<drawing " in z.read(summary_part).decode()
         drawing_rels = z.read(f"xl/drawings/_rels/{drawing}.rels").decode()
     assert sorted(re.findall(r"charts/(chart\d+\.xml)", drawing_rels)) == ["chart1.xml", "chart2.xml"]
-    totals = next(x for x in xml.values() if "Demand vs supply per family" in x)
+    totals = next(x for x in xml.values() if "Demand vs proposed supply per family" in x)
     assert '<c:barDir val="col"/>' in totals
-    assert "Summary!$H$5:$H$7" in totals
-    assert "Summary!$I$5:$I$7" in totals and "Summary!$J$5:$J$7" in totals
-    gaps = next(x for x in xml.values() if "Top 10 gaps (value)" in x)
+    assert "Summary!$N$5:$N$7" in totals  # families
+    assert "Summary!$O$5:$O$7" in totals and "Summary!$Q$5:$Q$7" in totals  # demand, proposed supply
+    gaps = next(x for x in xml.values() if "Value at risk: if nothing changes vs after the proposal" in x)
     assert '<c:barDir val="bar"/>' in gaps
-    assert "Summary!$B$5:$C$14" in gaps and "Summary!$E$5:$E$14" in gaps
+    assert "Summary!$B$5:$B$14" in gaps and "Summary!$H$5:$H$14" in gaps and "Summary!$K$5:$K$14" in gaps
 
 
 def test_empty_tables_get_one_blank_row(tmp_path: Path) -> None:
     path = new_workbook(tmp_path / "empty.xlsx", ["PAST_DUE", "2026-11"], [])
     wb = openpyxl.load_workbook(path)
-    assert wb["Plan"].tables["tblPlan"].ref == "A4:J5"
-    assert wb["Summary"].tables["tblFamilyTotals"].ref == "H4:K5"
+    assert wb["Plan"].tables["tblPlan"].ref == "A4:U5"
+    assert wb["Summary"].tables["tblFamilyTotals"].ref == "N4:S5"
     assert wb["Forecast"].tables["tblForecast"].ref == "A4:B5"
     assert read_table(path, layout.PLAN).empty
     assert list(read_table(path, layout.PLAN).columns) == [c.field for c in layout.PLAN.columns]
@@ -277,22 +263,25 @@ def test_empty_tables_get_one_blank_row(tmp_path: Path) -> None:
 
 def test_refuses_to_overwrite_and_rejects_bad_input(tmp_path: Path) -> None:
     path = new_workbook(tmp_path / "a.xlsx", BUCKETS, FAMILIES)
-    with pytest.raises(FileExistsError, match="overwrite=True"):
+    with pytest.raises(FileExistsError, match="pass --force to replace it"):
         new_workbook(path, BUCKETS, FAMILIES)
     assert new_workbook(path, BUCKETS, ["Other"], overwrite=True) == path
     with pytest.raises(ValueError, match=r"not sopxl-owned tables: \['tblNope'\]"):
         new_workbook(tmp_path / "b.xlsx", BUCKETS, FAMILIES, tables={"tblNope": pd.DataFrame()})
-    with pytest.raises(ValueError, match=r"frame for tblPlan lacks column\(s\) \['gap_value'\]"):
+    with pytest.raises(ValueError, match=r"frame for tblPlan lacks column\(s\) \['why_short'\]"):
         new_workbook(
-            tmp_path / "b.xlsx", BUCKETS, FAMILIES, tables={"tblPlan": family_plan().drop(columns="gap_value")}
+            tmp_path / "b.xlsx", BUCKETS, FAMILIES, tables={"tblPlan": family_plan().drop(columns="why_short")}
         )
     with pytest.raises(ValueError, match="tblTopGaps holds at most 10 rows, got 11"):
         new_workbook(
-            tmp_path / "b.xlsx", BUCKETS, FAMILIES, tables={"tblTopGaps": pd.concat([top_gaps()] * 4).head(11)}
+            tmp_path / "b.xlsx",
+            BUCKETS,
+            FAMILIES,
+            tables={"tblTopGaps": pd.concat([tables()["tblTopGaps"]] * 4).head(11)},
         )
-    with pytest.raises(ValueError, match=r"tblPlan row 2, column 'Demand': expected a number, got text 'x'"):
+    with pytest.raises(ValueError, match=r"tblPlan row 2, column 'Forecast': expected a number, got text 'x'"):
         new_workbook(
-            tmp_path / "b.xlsx", BUCKETS, FAMILIES, tables={"tblPlan": family_plan().assign(demand=[1, "x"] * 6)}
+            tmp_path / "b.xlsx", BUCKETS, FAMILIES, tables={"tblPlan": family_plan().assign(forecast=[1, "x"] * 6)}
         )
     with pytest.raises(ValueError, match="bucket labels must be 'PAST_DUE' or YYYY-MM"):
         new_workbook(tmp_path / "b.xlsx", ["2026-13"], FAMILIES)
@@ -324,14 +313,17 @@ def test_libreoffice_opens_the_workbook_and_reads_the_values(book: Path, tmp_pat
         col = openpyxl.utils.column_index_from_string(spec.anchor[0]) - 1
         assert row[col : col + len(spec.headers)] == list(spec.headers)
     plan = sheets["Plan"]
-    assert plan[4] == ["Pumps", "PAST_DUE", "100", "90", "50", "10", "0", "-10", "-1234.5", ""]
+    expected = family_plan().iloc[0]
+    assert plan[4][:4] == ["Pumps", "PAST_DUE", f"{expected['forecast']:g}", f"{expected['orders']:g}"]
     assert plan[8][:2] == [CMD, "PAST_DUE"] and plan[12][0] == PLUS
-    assert plan[7][7:9] == ["", ""]  # NaN gap and -inf gap value are blank
-    assert sheets["Inventory"][7][8:] == ["TRUE", "0.25"]
+    risk = [c.field for c in layout.PLAN.columns].index("value_at_risk_proposed")
+    cover = [c.field for c in layout.PLAN.columns].index("cover_months_proposed")
+    assert plan[7][risk] == "" and plan[4][cover] == ""  # -inf value and infinite cover are blank
     assert sheets["Forecast"][4:8] == [
         ["Pumps", "120", "", "80.5"],
         [CMD, "", "", ""],
         [PLUS, "", "", ""],
         ["Seals", "", "7", ""],
     ]
-    assert sheets["Summary"][5][7:] == [CMD, "30", "40", "10"]
+    family = 13  # tblFamilyTotals starts in column N
+    assert sheets["Summary"][5][family] == CMD

@@ -47,7 +47,7 @@ def test_attach_then_refresh_twice_keeps_every_user_part(name: str, tmp_path: Pa
     assert rows[3][:3] == ["SKU", "Family", "Bucket"] and len(rows) == 4 + 3
     if name not in OPENPYXL_UNREADABLE:
         wb = openpyxl.load_workbook(path, read_only=False)
-        assert wb[demand_sheet].tables["tblDemand"].ref == "A4:F7"
+        assert wb[demand_sheet].tables["tblDemand"].ref == "A4:J7"  # 10 columns, 3 data rows
 
 
 def test_attach_twice_is_a_no_op(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ pytestmark = [
 
 def _bikes_demand(n: int) -> float:
     frame = frames(n)["tblDemand"]
-    return float(frame.loc[frame["family"] == "Bikes", "demand"].sum())
+    return float(frame.loc[frame["family"] == "Bikes", "demand_proposed"].sum())
 
 
 def test_user_formula_recalculates_over_refreshed_table(tmp_path: Path) -> None:

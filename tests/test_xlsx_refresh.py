@@ -50,24 +50,24 @@ def test_values_titles_stamps_and_neighbours(book: Path) -> None:
     refresh_file(book, frames(5), "ERP as of 2025-03-01", backups=0)
     rows = _sheet(book, "Demand")
     assert rows[0][0] == "Demand (title kept by refresh)" and rows[1][0] == "ERP as of 2025-03-01"
-    assert rows[0][9] == "my note beside the table" and rows[5][9] == 42.0  # J1 and J6 beside the table
+    assert rows[0][13] == "my note beside the table" and rows[5][13] == 42.0  # N1 and N6 beside the table
     assert rows[4][:6] == ["sku-0", "Bikes", "bucket-0", 0.5, 0.5, 0.5]
     assert len(rows) == 9
     summary = _sheet(book, "Summary")
-    assert summary[3][0] == "Rank" and summary[3][7] == "Family"  # both tables' headers kept on row 4
-    assert summary[8][0] == 5.0 and summary[8][7] == "Bikes"
+    assert summary[3][0] == "Rank" and summary[3][13] == "Family"  # both tables' headers kept on row 4
+    assert summary[8][0] == 5.0 and summary[8][13] == "Bikes"
     wb = openpyxl.load_workbook(book)
-    assert wb["Summary"].tables["tblFamilyTotals"].ref == "H4:K9"
-    assert wb["Summary"].tables["tblTopGaps"].autoFilter.ref == "A4:E9"
-    assert wb["Demand"]["F7"].number_format == "#,##0.00"  # the first data row's style reused for new rows
+    assert wb["Summary"].tables["tblFamilyTotals"].ref == "N4:S9"
+    assert wb["Summary"].tables["tblTopGaps"].autoFilter.ref == "A4:L9"
+    assert wb["Demand"]["J7"].number_format == "#,##0.00"  # the first data row's style reused for new rows
 
 
 def test_table_shrinks_and_grows_and_keeps_one_empty_row(book: Path) -> None:
     refresh_file(book, frames(30), "s", backups=0)
     refresh_file(book, {"tblPlan": frames(0)["tblPlan"]}, "s", backups=0)
     wb = openpyxl.load_workbook(book)
-    assert wb["Plan"].tables["tblPlan"].ref == "A4:J5"
-    assert wb["Demand"].tables["tblDemand"].ref == "A4:F34"
+    assert wb["Plan"].tables["tblPlan"].ref == "A4:U5"
+    assert wb["Demand"].tables["tblDemand"].ref == "A4:J34"
     assert all(c.value is None for c in wb["Plan"][5])
 
 
@@ -76,10 +76,10 @@ def test_user_sheet_formula_chart_comments_are_untouched(book: Path) -> None:
     refresh_file(book, frames(10), "s", backups=0)
     after = part_bytes(book)
     for part in before:
-        if "chart" in part or "comments" in part or "vmlDrawing" in part or part.endswith("sheet8.xml"):
+        if "chart" in part or "comments" in part or "vmlDrawing" in part or part.endswith("sheet10.xml"):
             assert after[part] == before[part], part
     wb = openpyxl.load_workbook(book)
-    assert wb["My analysis"]["A1"].value.startswith("=SUMIFS(tblDemand[Demand]")
+    assert wb["My analysis"]["A1"].value.startswith("=SUMIFS(tblDemand[Demand (proposed)]")
     assert wb["My analysis"]["B1"].value == "=not a formula"
     assert b'fullCalcOnLoad="1"' in after["xl/workbook.xml"]
 
@@ -93,7 +93,7 @@ def test_formula_injection_is_always_text(book: Path) -> None:
     wb = openpyxl.load_workbook(book)
     assert all(wb["Demand"].cell(5 + i, 1).data_type == "s" for i in range(len(evil)))
     with zipfile.ZipFile(book) as z:
-        assert b"<f>" not in z.read("xl/worksheets/sheet4.xml")
+        assert b"<f>" not in z.read("xl/worksheets/sheet5.xml")
 
 
 def test_dates_honour_date1904(tmp_path: Path) -> None:
@@ -102,7 +102,7 @@ def test_dates_honour_date1904(tmp_path: Path) -> None:
         frame = pd.DataFrame({"setting": ["as_of", "old"], "value": [dt.datetime(2025, 3, 1, 12), dt.date(1800, 1, 1)]})
         refresh_file(path, {"tblSettings": frame}, "s", backups=0)
         with zipfile.ZipFile(path) as z:
-            sheet = z.read("xl/worksheets/sheet7.xml").decode()
+            sheet = z.read("xl/worksheets/sheet9.xml").decode()
         serial = 45717.5 if not flag else 45717.5 - 1462
         assert f"<v>{serial!r}</v>" in sheet
         assert "1800-01-01" in sheet  # before the epoch: ISO text
@@ -112,7 +112,7 @@ def test_layout_errors_write_nothing(book: Path) -> None:
     data = part_bytes(book)
     for part, body in data.items():
         if b'name="tblDemand"' in body:
-            data[part] = body.replace(b'name="Demand"', b'name="Need"')
+            data[part] = body.replace(b'name="Forecast"', b'name="Need"')
         elif b'name="tblSupply"' in body:
             data[part] = body.replace(b"tblSupply", b"tblMine")
     with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as z:
@@ -130,9 +130,9 @@ def test_layout_errors_write_nothing(book: Path) -> None:
 
 def test_growth_into_user_data_is_refused(book: Path) -> None:
     wb_bytes = part_bytes(book)
-    sheet = wb_bytes["xl/worksheets/sheet4.xml"].decode()
+    sheet = wb_bytes["xl/worksheets/sheet5.xml"].decode()
     sheet = sheet.replace("</sheetData>", '<row r="20"><c r="B20"><v>7</v></c></row></sheetData>')
-    wb_bytes["xl/worksheets/sheet4.xml"] = sheet.encode()
+    wb_bytes["xl/worksheets/sheet5.xml"] = sheet.encode()
     with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as z:
         for name, body in wb_bytes.items():
             z.writestr(name, body)

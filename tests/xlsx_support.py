@@ -15,7 +15,7 @@ from workbooks import layout
 
 FIXTURES = Path(__file__).parent / "fixtures" / "excel-authored"
 HOSTILE = {"poc-xmlbomb.xlsx", "xxe_in_schema.xlsx", "xlsx-corrupted.xlsx"}
-USER_FORMULA = '=SUMIFS(tblDemand[Demand],tblDemand[Family],"Bikes")'
+USER_FORMULA = '=SUMIFS(tblDemand[Demand (proposed)],tblDemand[Family],"Bikes")'
 ENTRY_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml")
 
 
@@ -49,9 +49,10 @@ def build_layout_workbook(path: Path, *, enriched: bool = True, date1904: bool =
     for sheet in layout.SHEET_ORDER:
         ws = wb.add_worksheet(sheet)
         ws.write_string("A1", f"{sheet} (title kept by refresh)")
-        if any(s.stamp_cell for s in by_sheet[sheet]):
+        specs = by_sheet.get(sheet, [])
+        if any(s.stamp_cell for s in specs):
             ws.write_string("A2", "not refreshed")
-        for spec in by_sheet[sheet]:
+        for spec in specs:
             r, c = _rc(spec.anchor)
             rows = [[("Bikes" if k == 0 else 1.0) for k in range(len(spec.columns))] for _ in range(2)]
             ws.add_table(
@@ -69,8 +70,8 @@ def build_layout_workbook(path: Path, *, enriched: bool = True, date1904: bool =
                 },
             )
         if sheet == "Demand":
-            ws.write_string("J1", "my note beside the table")
-            ws.write_number("J6", 42)
+            ws.write_string("N1", "my note beside the table")
+            ws.write_number("N6", 42)
     if enriched:
         ws = wb.add_worksheet("My analysis")
         ws.write_formula("A1", USER_FORMULA, None, 0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Owner = Literal["sopxl", "user"]
-ColumnKind = Literal["text", "number", "money", "int", "months", "flag", "datetime"]
+ColumnKind = Literal["text", "number", "money", "int", "months", "pct", "flag", "datetime"]
 
 
 @dataclass(frozen=True)
@@ -43,17 +43,28 @@ class TableSpec:
     """Cell holding the ERP as-of time of the data in this table (owned tables only)."""
     frame: str | None = None
     """Name of the engine ``Plan`` frame the table is filled from (``None``: built by the workbook code)."""
+    month_headers: bool = False
+    """Headers after the key columns are bucket labels that follow the horizon: an owned table of this kind
+    may have them renamed by a refresh (same number of columns), never any other header."""
 
     @property
     def headers(self) -> tuple[str, ...]:
         return tuple(c.header for c in self.columns)
 
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 """Bumped whenever a sheet, table, header or anchor changes; written to Settings so a refresh can tell.
 
 2: the supply-planning sheets (Capacity, Finance, Scenarios: :data:`PLANNING_TABLES` and the user-owned
-:data:`CAPACITY_INPUT` and :data:`SCENARIO_INPUTS`); the core sheets and tables are unchanged."""
+:data:`CAPACITY_INPUT` and :data:`SCENARIO_INPUTS`).
+3: one plan in two layers (firm / proposed): shortage and excess apart at every level, when shortages
+start, the proposal (tblPlannedOrders), dependent demand, and the family S&OP grid (tblSOP) with its
+agreed-supply rows."""
+
+WINDOW_MONTHS = 6
+"""The decision window the workbook's "next 6 months" columns measure value at risk over (the engine's
+``gaps.WINDOW``)."""
+NEXT = f"next {WINDOW_MONTHS} months"
 
 PAST_DUE = "PAST_DUE"
 """Bucket label of everything due before the horizon starts; never a Forecast grid column."""
@@ -86,6 +97,15 @@ Its month columns depend on the horizon, so it is not a fixed :class:`TableSpec`
 :func:`forecast_spec`.
 """
 
+
+def firm(header: str) -> str:
+    return f"{header} (firm)"
+
+
+def proposed(header: str) -> str:
+    return f"{header} (proposed)"
+
+
 DEMAND = TableSpec(
     "Demand",
     "tblDemand",
@@ -96,10 +116,16 @@ DEMAND = TableSpec(
         BUCKET,
         Column("Forecast", "forecast"),
         Column("Open orders", "orders"),
-        Column("Demand", "demand"),
+        Column("Independent demand", "independent_demand"),
+        Column(firm("Dependent demand"), "dependent_demand_firm"),
+        Column(proposed("Dependent demand"), "dependent_demand_proposed"),
+        Column(firm("Demand"), "demand_firm"),
+        Column(proposed("Demand"), "demand_proposed"),
     ),
     frame="sku_plan",
 )
+"""Independent demand = max(forecast, open orders); dependent demand = what parents' production needs
+(firm: the ERP's production orders; proposed: plus the planned production)."""
 
 SUPPLY = TableSpec(
     "Supply",
@@ -111,7 +137,11 @@ SUPPLY = TableSpec(
         BUCKET,
         Column("Purchase receipts", "receipts"),
         Column("Production orders", "production"),
-        Column("Supply", "supply"),
+        Column("Firm supply", "supply_firm"),
+        Column("Planned purchases", "planned_purchases"),
+        Column("Planned production", "planned_production"),
+        Column("Proposed supply", "supply_proposed"),
+        Column("Planned by", "planned_by", "text"),
     ),
     frame="sku_plan",
 )
@@ -124,13 +154,17 @@ INVENTORY = TableSpec(
         SKU,
         FAMILY,
         BUCKET,
-        Column("Opening inventory", "opening_inventory"),
-        Column("Demand", "demand"),
-        Column("Supply", "supply"),
-        Column("Projected inventory", "projected_inventory"),
         Column("Safety stock", "safety_stock"),
-        Column("Below safety stock", "below_safety_stock", "flag"),
-        Column("Months of cover", "cover_months", "months"),
+        Column(firm("Projected inventory"), "projected_inventory_firm"),
+        Column(firm("Shortage units"), "shortage_units_firm"),
+        Column(proposed("Projected inventory"), "projected_inventory_proposed"),
+        Column(proposed("Shortage units"), "shortage_units_proposed"),
+        Column(proposed("Value at risk"), "value_at_risk_proposed", "money"),
+        Column(proposed("Excess units"), "excess_units_proposed"),
+        Column(proposed("Cash tied up"), "cash_tied_up_proposed", "money"),
+        Column(proposed("Below safety stock"), "below_safety_stock_proposed", "flag"),
+        Column(proposed("Months of cover"), "cover_months_proposed", "months"),
+        Column(proposed("Why short"), "why_short", "text"),
     ),
     frame="sku_plan",
 )
@@ -142,18 +176,30 @@ PLAN = TableSpec(
     (
         FAMILY,
         BUCKET,
-        Column("Demand", "demand"),
-        Column("Supply", "supply"),
-        Column("Projected inventory", "projected_inventory"),
-        Column("Shortage units", "shortage_units"),
-        Column("Surplus units", "surplus_units"),
-        Column("Gap units", "gap_units"),
-        Column("Gap value", "gap_value", "money"),
-        Column("Months of cover", "cover_months", "months"),
+        Column("Forecast", "forecast"),
+        Column("Open orders", "orders"),
+        Column(firm("Demand"), "demand_firm"),
+        Column(proposed("Demand"), "demand_proposed"),
+        Column("Firm supply", "supply_firm"),
+        Column("Proposed supply", "supply_proposed"),
+        Column(firm("Projected inventory"), "projected_inventory_firm"),
+        Column(proposed("Projected inventory"), "projected_inventory_proposed"),
+        Column("Safety stock", "safety_stock"),
+        Column(firm("Shortage units"), "shortage_units_firm"),
+        Column(firm("Value at risk"), "value_at_risk_firm", "money"),
+        Column(proposed("Shortage units"), "shortage_units_proposed"),
+        Column(proposed("Value at risk"), "value_at_risk_proposed", "money"),
+        Column(proposed("Excess units"), "excess_units_proposed"),
+        Column(proposed("Cash tied up"), "cash_tied_up_proposed", "money"),
+        Column(proposed("SKUs short"), "skus_short_proposed", "int"),
+        Column(proposed("Months of cover"), "cover_months_proposed", "months"),
+        Column(proposed("Capacity load %"), "load_pct_proposed", "pct"),
+        Column(proposed("Why short"), "why_short", "text"),
     ),
     frame="family_plan",
 )
-"""Family x bucket plan. Gap sign convention: negative = short, positive = surplus (see docs/definitions.md)."""
+"""Family x bucket plan: shortage and excess are sums over the family's SKUs, never netted
+(docs/definitions.md); projected inventory of a family is its SKUs' stock."""
 
 TOP_GAPS = TableSpec(
     "Summary",
@@ -162,12 +208,21 @@ TOP_GAPS = TableSpec(
     (
         Column("Rank", "rank", "int"),
         FAMILY,
-        BUCKET,
-        Column("Gap units", "gap_units"),
-        Column("Gap value", "gap_value", "money"),
+        Column(firm("First short month"), "first_short_bucket_firm", "text"),
+        Column(firm("Shortage then"), "first_shortage_units_firm"),
+        Column(firm("Months short"), "months_short_firm", "int"),
+        Column(firm("Worst month"), "worst_bucket_firm", "text"),
+        Column(firm("Worst shortage"), "worst_shortage_units_firm"),
+        Column(f"Value at risk (firm, {NEXT})", "value_at_risk_window_firm", "money"),
+        Column(proposed("First short month"), "first_short_bucket_proposed", "text"),
+        Column(f"Shortage units (proposed, {NEXT})", "shortage_units_window_proposed"),
+        Column(f"Value at risk (proposed, {NEXT})", "value_at_risk_window_proposed", "money"),
+        Column(proposed("Why short"), "why_short", "text"),
     ),
     frame="top_gaps",
 )
+"""What goes short first, how badly, and what it is worth: ranked by what stays at risk after the
+proposal, then by what is at risk if nothing changes."""
 
 FAMILY_TOTALS = TableSpec(
     "Summary",
@@ -175,35 +230,77 @@ FAMILY_TOTALS = TableSpec(
     "sopxl",
     (
         FAMILY,
-        Column("Demand", "demand"),
-        Column("Supply", "supply"),
-        Column("Gap value", "gap_value", "money"),
+        Column(proposed("Demand"), "demand_proposed"),
+        Column("Firm supply", "supply_firm"),
+        Column("Proposed supply", "supply_proposed"),
+        Column(proposed("Worst value at risk"), "worst_value_at_risk_proposed", "money"),
+        Column(proposed("Cash tied up at end"), "cash_tied_up_end", "money"),
     ),
-    anchor="H4",
+    anchor="N4",
     stamp_cell=None,
     frame="family_totals",
 )
 """Horizon totals per family; feeds the Summary sheet's demand-vs-supply chart."""
 
-OWNED_TABLES: tuple[TableSpec, ...] = (SETTINGS, DEMAND, SUPPLY, INVENTORY, PLAN, TOP_GAPS, FAMILY_TOTALS)
+PLANNED_ORDERS = TableSpec(
+    "Proposal",
+    "tblPlannedOrders",
+    "sopxl",
+    (
+        SKU,
+        FAMILY,
+        Column("Kind", "kind", "text"),
+        Column("Due month", "bucket", "text"),
+        Column("Release month", "release_bucket", "text"),
+        Column("Quantity", "qty"),
+        Column("Planned by", "planned_by", "text"),
+        Column("Note", "note", "text"),
+    ),
+    frame="planned_orders",
+)
+"""The proposed supply as planned orders to release: production or purchase, due and release month."""
+
+SOP_GRID_SHEET = "S&OP"
+SOP_GRID_TABLE = "tblSOP"
+SOP_GRID_KEYS = (FAMILY, Column("Measure", "measure", "text"), Column("Note", "note", "text"))
+"""The family S&OP grid's fixed leading columns; the month columns follow the horizon (see
+:func:`sop_grid_spec`)."""
+AGREED_MEASURE = "Agreed supply (type here)"
+"""The one user-entered row per family in tblSOP: blank = follow the proposal; sopxl carries the typed
+numbers over every refresh (by family and month) and plans with them."""
+
+OWNED_TABLES: tuple[TableSpec, ...] = (
+    SETTINGS,
+    DEMAND,
+    SUPPLY,
+    INVENTORY,
+    PLAN,
+    TOP_GAPS,
+    FAMILY_TOTALS,
+    PLANNED_ORDERS,
+)
 """Every table sopxl writes at each refresh. Nothing else in a workbook is ever written by a refresh."""
 
 SHEET_ORDER: tuple[str, ...] = (
+    SOP_GRID_SHEET,
     "Summary",
     "Plan",
     FORECAST_SHEET,
     "Demand",
     "Supply",
     "Inventory",
+    "Proposal",
     "Settings",
 )
 SHEET_TITLES: dict[str, str] = {
-    "Summary": "S&OP summary: biggest gaps and demand vs supply per family",
-    "Plan": "Plan by family and month",
+    SOP_GRID_SHEET: "Family S&OP plan: demand, supply, inventory and shortages per family and month",
+    "Summary": "S&OP summary: what goes short first, and demand vs supply per family",
+    "Plan": "Plan by family and month (firm = what the ERP has; proposed = with the planned supply)",
     FORECAST_SHEET: "Forecast (units per family and month): type in the shaded cells",
     "Demand": "Demand by SKU and month",
     "Supply": "Supply by SKU and month",
     "Inventory": "Projected inventory by SKU and month",
+    "Proposal": "Proposed supply: planned production and purchases to release",
     "Settings": "Settings written by sopxl",
 }
 """Cell A1 of each sheet. Cosmetic: readers never rely on titles."""
@@ -231,13 +328,15 @@ CAPACITY_LOAD = TableSpec(
         WORK_CENTER,
         Column("Name", "name", "text"),
         BUCKET,
-        Column("Load hours", "load_hours"),
+        Column(firm("Load hours"), "load_hours_firm"),
+        Column(proposed("Load hours"), "load_hours_proposed"),
         Column("Available hours", "available_hours"),
-        Column("Overload %", "overload_pct", "months"),
+        Column(firm("Load %"), "load_pct_firm", "pct"),
+        Column(proposed("Load %"), "load_pct_proposed", "pct"),
     ),
     anchor="D4",
 )
-"""Rough-cut load per work center x month. Overload % = (load / available - 1) x 100: positive = overloaded."""
+"""Rough-cut load per work center x month, both layers. Load % = load / available x 100: above 100 = overloaded."""
 
 CAPACITY_PEAK = TableSpec(
     CAPACITY_SHEET,
@@ -245,15 +344,15 @@ CAPACITY_PEAK = TableSpec(
     "sopxl",
     (
         WORK_CENTER,
-        Column("Peak load hours", "peak_load_hours"),
+        Column(proposed("Peak load hours"), "peak_load_hours"),
         Column("Available hours", "available_hours"),
-        Column("Peak overload %", "peak_overload_pct", "months"),
-        Column("Overloaded months", "overloaded_months", "int"),
+        Column(proposed("Peak load %"), "peak_load_pct", "pct"),
+        Column(proposed("Overloaded months"), "overloaded_months", "int"),
     ),
-    anchor="L4",
+    anchor="N4",
     stamp_cell=None,
 )
-"""One row per work center: its worst month; feeds the Summary sheet's capacity chart."""
+"""One row per work center: its worst month after the proposal; feeds the Summary sheet's capacity chart."""
 
 MATERIAL_SHORTAGES = TableSpec(
     CAPACITY_SHEET,
@@ -261,16 +360,20 @@ MATERIAL_SHORTAGES = TableSpec(
     "sopxl",
     (
         Column("Component", "component", "text"),
-        Column("First short month", "first_short_bucket", "text"),
-        Column("Short units", "short_units"),
-        Column("Lead time days", "lead_time_days", "int"),
+        FAMILY,
+        Column(firm("First short month"), "first_short_bucket_firm", "text"),
+        Column(firm("Worst shortage"), "worst_shortage_units_firm"),
+        Column(proposed("First short month"), "first_short_bucket_proposed", "text"),
+        Column(proposed("Worst shortage"), "worst_shortage_units_proposed"),
+        Column(f"Value at risk (proposed, {NEXT})", "value_at_risk_window_proposed", "money"),
         Column("Within lead time", "within_lead_time", "flag"),
+        Column("Lead time days", "lead_time_days", "int"),
         Column("Used by", "parents", "text"),
     ),
-    anchor="R4",
+    anchor="T4",
     stamp_cell=None,
 )
-"""Components the plan runs short of: within their lead time first (too late to order)."""
+"""Components that go short (a view of their Plan rows): within their lead time first (too late to order)."""
 
 FINANCE = TableSpec(
     "Finance",
@@ -284,11 +387,11 @@ FINANCE = TableSpec(
         Column("COGS", "cogs", "money"),
         Column("Gross margin", "gross_margin", "money"),
         Column("Inventory value", "inventory_value", "money"),
-        Column("Shortage value", "shortage_value", "money"),
-        Column("Gap value", "gap_value", "money"),
+        Column(proposed("Value at risk"), "value_at_risk_proposed", "money"),
+        Column(proposed("Cash tied up"), "cash_tied_up_proposed", "money"),
     ),
 )
-"""Money per family x month (docs/supply.md); gap value negative = short, as in tblPlan."""
+"""Money per family x month of the proposed plan (docs/supply.md): the same layer as Plan and Scenarios."""
 
 FINANCE_TOTALS = TableSpec(
     "Finance",
@@ -299,8 +402,8 @@ FINANCE_TOTALS = TableSpec(
         Column("Revenue", "revenue", "money"),
         Column("COGS", "cogs", "money"),
         Column("Gross margin", "gross_margin", "money"),
-        Column("Inventory value (end)", "inventory_value", "money"),
-        Column("Gap value (end)", "gap_value", "money"),
+        Column("Inventory value (end)", "inventory_value_end", "money"),
+        Column(proposed("Cash tied up at end"), "cash_tied_up_end", "money"),
     ),
     anchor="L4",
     stamp_cell=None,
@@ -330,18 +433,19 @@ SCENARIOS = TableSpec(
     (
         SCENARIO,
         FAMILY,
-        Column("Demand", "demand"),
+        Column(proposed("Demand"), "demand_proposed"),
         Column("Served units", "served_units"),
         Column("Revenue", "revenue", "money"),
         Column("Gross margin", "gross_margin", "money"),
-        Column("Shortage units (end)", "shortage_units", "number"),
-        Column("Gap value (end)", "gap_value", "money"),
-        Column("Inventory value (end)", "inventory_value", "money"),
-        Column("Gap value vs base", "gap_value_vs_base", "money"),
+        Column(proposed("First short month"), "first_short_bucket_proposed", "text"),
+        Column(f"Value at risk (proposed, {NEXT})", "value_at_risk_window_proposed", "money"),
+        Column("Inventory value (end)", "inventory_value_end", "money"),
+        Column(proposed("Cash tied up at end"), "cash_tied_up_end", "money"),
+        Column("Value at risk vs base", "value_at_risk_vs_base", "money"),
     ),
     anchor="F4",
 )
-"""Base and every scenario side by side, per family, over the horizon."""
+"""Base and every scenario side by side, per family; Base is the plan itself (its proposed layer)."""
 
 SCENARIO_CAPACITY = TableSpec(
     "Scenarios",
@@ -350,11 +454,11 @@ SCENARIO_CAPACITY = TableSpec(
     (
         SCENARIO,
         WORK_CENTER,
-        Column("Peak load hours", "peak_load_hours"),
-        Column("Peak overload %", "peak_overload_pct", "months"),
-        Column("Overloaded months", "overloaded_months", "int"),
+        Column(proposed("Peak load hours"), "peak_load_hours"),
+        Column(proposed("Peak load %"), "peak_load_pct", "pct"),
+        Column(proposed("Overloaded months"), "overloaded_months", "int"),
     ),
-    anchor="Q4",
+    anchor="R4",
     stamp_cell=None,
 )
 
@@ -415,8 +519,25 @@ def forecast_spec(buckets: list[str]) -> TableSpec:
 
 
 def owned_table(name: str) -> TableSpec:
-    """Look up an owned table (core or supply-planning) by its Excel name."""
+    """Look up an owned table (core or supply-planning) by its Excel name (not tblSOP: see :func:`sop_grid_spec`)."""
     for spec in (*OWNED_TABLES, *PLANNING_TABLES):
         if spec.name == name:
             return spec
     raise KeyError(f"{name!r} is not a sopxl-owned table")
+
+
+def table_spec(name: str, frame: Any = None) -> TableSpec:
+    """The owned table called ``name``; tblSOP's spec follows its frame's month columns. KeyError otherwise."""
+    if name == SOP_GRID_TABLE:
+        if frame is None:
+            raise KeyError(f"{name} needs its frame: its month columns follow the horizon")
+        keys = {c.field for c in SOP_GRID_KEYS}
+        return sop_grid_spec([str(c) for c in frame.columns if c not in keys])
+    return owned_table(name)
+
+
+def sop_grid_spec(columns: list[str]) -> TableSpec:
+    """The family S&OP grid (owned, but its agreed-supply rows carry the planner's numbers) for its month
+    columns: recent actual months then the horizon's labels (``PAST_DUE`` and the months)."""
+    months = tuple(Column(label, label) for label in columns)
+    return TableSpec(SOP_GRID_SHEET, SOP_GRID_TABLE, "sopxl", (*SOP_GRID_KEYS, *months), month_headers=True)

@@ -34,6 +34,16 @@ from sop_functions import clock
 
 LINE_VALUES = ("demand", "supply", "production", "projected_inventory", "gap_value")
 LINE_COLUMNS = ("level", "item", "family", "bucket", *LINE_VALUES)
+LINE_SOURCES: dict[str, tuple[str, ...]] = {
+    "demand": ("independent_demand",),
+    "supply": ("supply_proposed",),
+    "production": ("production", "planned_production"),
+    "projected_inventory": ("projected_inventory_proposed",),
+    "gap_value": ("gap_value_proposed",),
+}
+"""Where each frozen value comes from in the plan: the proposed layer (what was agreed). ``demand`` is the
+independent demand (what the ERP's MRP plans against), ``gap_value`` the gap that cannot hide a shortage
+(-value at risk where anything is short, else +cash tied up), ``production`` production orders + planned."""
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS sop_plan_version (
         plan TEXT NOT NULL,
@@ -103,7 +113,8 @@ def plan_lines(sku_plan: pd.DataFrame, family_plan: pd.DataFrame) -> pd.DataFram
             }
         )
         for column in LINE_VALUES:
-            out[column] = frame[column].to_numpy(dtype=float) if column in frame else 0.0
+            sources = [c for c in LINE_SOURCES[column] if c in frame]
+            out[column] = sum((frame[c].to_numpy(dtype=float) for c in sources), np.zeros(len(frame)))
         return out
 
     return pd.concat([level(sku_plan, "sku", "sku"), level(family_plan, "family", "family")], ignore_index=True)

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sop_functions.capacity import planned_production
+from sop_functions.capacity import capacity_peaks
 from sop_functions.finance import finance_totals
-from sop_functions.materials import material_check, material_shortages
-from sop_functions.scenarios import ScenarioResult, capacity_peaks, compare, compare_capacity
+from sop_functions.materials import material_shortages
+from sop_functions.scenarios import ScenarioResult, compare, compare_capacity
 from sop_functions.snapshot import Snapshot
 
 from . import layout
@@ -56,17 +56,14 @@ def planning_tables(
     """
     base = results[0]
     plan = base.plan
-    production = planned_production(plan.sku_plan, snapshot.routings)
-    load = base.load
-    shown = load.assign(overload_pct=load["overload_pct"] * 100.0)
-    check = material_check(plan.sku_plan, production, snapshot.bom, snapshot.items, plan.horizon, snapshot.as_of_date)
+    load = plan.capacity_load
     inputs = scenario_inputs
     if inputs is None:
         inputs = pd.DataFrame(columns=[c.field for c in layout.SCENARIO_INPUTS.columns])
     frames = {
-        layout.CAPACITY_LOAD.name: shown,
+        layout.CAPACITY_LOAD.name: load,
         layout.CAPACITY_PEAK.name: capacity_peaks(load),
-        layout.MATERIAL_SHORTAGES.name: material_shortages(check, snapshot.bom),
+        layout.MATERIAL_SHORTAGES.name: material_shortages(plan, snapshot),
         layout.FINANCE.name: base.finance.assign(bucket=base.finance["bucket"].astype(str)),
         layout.FINANCE_TOTALS.name: finance_totals(base.finance),
         layout.SCENARIOS.name: compare(results),

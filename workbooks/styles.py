@@ -16,6 +16,7 @@ NUMBER_FORMATS: dict[ColumnKind, str | None] = {
     "money": "#,##0.00",
     "int": "0",
     "months": "0.0",
+    "pct": '0.0"%"',
     "flag": None,
     "datetime": "yyyy-mm-dd hh:mm",
 }

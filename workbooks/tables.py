@@ -41,7 +41,15 @@ def plan_tables(plan: Plan, stamps: WorkbookStamps) -> dict[str, pd.DataFrame]:
     Bucket labels become plain text and infinities blanks, so the template builder, the file refresh and
     the live Excel writer all write the same cells.
     """
-    out: dict[str, pd.DataFrame] = {layout.SETTINGS.name: settings_frame(stamps, plan.horizon.labels)}
+    method = {"lp": "within capacity (LP)", "netting": "netting, infinite capacity"}[plan.supply_method]
+    notes = pd.DataFrame(
+        {
+            "setting": ["proposal", "decision_window_months", "plan_notes"],
+            "value": [method, str(plan.window), " | ".join(plan.notes) or "none"],
+        }
+    )
+    settings = pd.concat([settings_frame(stamps, plan.horizon.labels), notes], ignore_index=True)
+    out: dict[str, pd.DataFrame] = {layout.SETTINGS.name: settings}
     for spec in layout.OWNED_TABLES:
         if spec.frame is None:
             continue

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 import xlsxwriter
-from xlsxwriter.utility import xl_cell_to_rowcol
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from .forecast_grid import forecast_grid_frame
 from .layout import (
@@ -39,6 +39,8 @@ from .layout import (
     SETTINGS,
     SHEET_ORDER,
     SHEET_TITLES,
+    SOP_GRID_SHEET,
+    SOP_GRID_TABLE,
     TOP_GAP_ROWS,
     TOP_GAPS,
     Column,
@@ -46,6 +48,7 @@ from .layout import (
     forecast_spec,
     forecast_validation,
     is_month_bucket,
+    sop_grid_spec,
 )
 from .stamps import WorkbookStamps, settings_frame, stamp_text
 from .styles import TABLE_STYLE, Formats, column_width
@@ -82,10 +85,12 @@ def new_workbook(
     """
     target = Path(path)
     if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it")
+        raise FileExistsError(f"{target} already exists; pass --force to replace it")
     stamps = stamps or WorkbookStamps()
     months = _month_buckets(buckets)
-    frames = _owned_frames(tables or {}, stamps, buckets)
+    given = dict(tables or {})
+    grid_frame = given.pop(SOP_GRID_TABLE, None)
+    frames = _owned_frames(given, stamps, buckets)
     grid = forecast_grid_frame(months, families, forecast)
     extra = _planning_frames(planning) if planning is not None else None
 
@@ -106,6 +111,8 @@ def new_workbook(
             if spec.sheet not in ("Summary", "Settings"):
                 _freeze_keys(sheet, spec)
         _forecast_sheet(sheets[FORECAST_SHEET], forecast_spec(months), grid, fmts)
+        sheets[SOP_GRID_SHEET].write_string("A2", stamp, fmts.stamp)
+        _sop_grid_sheet(sheets[SOP_GRID_SHEET], grid_frame, months, fmts)
         _plan_gap_colours(sheets[PLAN.sheet], fmts)
         _summary_charts(workbook, sheets[TOP_GAPS.sheet], extents)
         if extra is not None:
@@ -267,18 +274,56 @@ def _column_index(spec: TableSpec, field: str) -> int:
 
 
 def _plan_gap_colours(sheet: Any, fmts: Formats) -> None:
-    """Red for shortages (gap < 0), green for surplus (> 0), down to the last row so it survives refreshes."""
+    """Red where anything is short, green where stock is in excess, down to the last row (survives refreshes)."""
     header_row, _ = xl_cell_to_rowcol(PLAN.anchor)
-    for field in ("gap_units", "gap_value"):
+    colours = {
+        "shortage_units_firm": fmts.short,
+        "value_at_risk_firm": fmts.short,
+        "shortage_units_proposed": fmts.short,
+        "value_at_risk_proposed": fmts.short,
+        "excess_units_proposed": fmts.surplus,
+        "cash_tied_up_proposed": fmts.surplus,
+    }
+    for field, fmt in colours.items():
         col = _column_index(PLAN, field)
-        for criteria, fmt in (("<", fmts.short), (">", fmts.surplus)):
-            sheet.conditional_format(
-                header_row + 1,
-                col,
-                LAST_ROW,
-                col,
-                {"type": "cell", "criteria": criteria, "value": 0, "format": fmt},
-            )
+        sheet.conditional_format(
+            header_row + 1, col, LAST_ROW, col, {"type": "cell", "criteria": ">", "value": 0, "format": fmt}
+        )
+
+
+GRID_ANCHOR = "A4"
+
+
+def _sop_grid_sheet(sheet: Any, frame: pd.DataFrame | None, months: list[str], fmts: Formats) -> None:
+    """The family S&OP grid: tblSOP with its agreed-supply rows shaded as input, shortages in red."""
+    from .layout import AGREED_MEASURE
+    from .sop_grid import ACTUAL, HISTORY_MONTHS, KEYS
+
+    if frame is None:
+        start = pd.Period(months[0], "M") if months else pd.Period("2000-01", "M")
+        history = [(start - k).strftime("%Y-%m") + ACTUAL for k in range(HISTORY_MONTHS, 0, -1)]
+        frame = pd.DataFrame(columns=[*KEYS, *history, PAST_DUE, *months])
+    spec = sop_grid_spec([str(c) for c in frame.columns if c not in KEYS])
+    sheet.write_string(
+        2,
+        0,
+        "One block per family. Type the agreed supply in the yellow rows (blank = follow the proposal).",
+        fmts.stamp,
+    )
+    first, _last = write_table(sheet, spec, frame, fmts)
+    header_row, first_col = xl_cell_to_rowcol(GRID_ANCHOR)
+    last_col = first_col + len(spec.columns) - 1
+    measure = xl_col_to_name(first_col + 1)
+    rules = (
+        (f'=${measure}{first + 1}="{AGREED_MEASURE}"', fmts.cell("number", user_input=True)),
+        (f'=AND(LEFT(${measure}{first + 1},9)="Shortage ",{xl_col_to_name(first_col + 3)}{first + 1}>0)', fmts.short),
+    )
+    for formula, fmt in rules:
+        sheet.conditional_format(
+            first, first_col + 3, LAST_ROW, last_col, {"type": "formula", "criteria": formula, "format": fmt}
+        )
+    sheet.freeze_panes(header_row + 1, first_col + 3)
+    sheet.set_column(first_col + 1, first_col + 1, 32)
 
 
 def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, int]]) -> None:
@@ -290,7 +335,7 @@ def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, 
     first, last = extents[FAMILY_TOTALS.name]
     family = _column_index(FAMILY_TOTALS, "family")
     totals = workbook.add_chart({"type": "column"})
-    for field in ("demand", "supply"):
+    for field in ("demand_proposed", "supply_proposed"):
         col = _column_index(FAMILY_TOTALS, field)
         totals.add_series(
             {
@@ -299,26 +344,27 @@ def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, 
                 "values": [name, first, col, last, col],
             }
         )
-    totals.set_title({"name": "Demand vs supply per family"})
+    totals.set_title({"name": "Demand vs proposed supply per family"})
     totals.set_y_axis({"num_format": "#,##0"})
     sheet.insert_chart(header_row, chart_col, totals, {"x_scale": 1.4, "y_scale": 1.2})
 
     first, last = extents[TOP_GAPS.name]
     gap_header, _ = xl_cell_to_rowcol(TOP_GAPS.anchor)
-    family, bucket = _column_index(TOP_GAPS, "family"), _column_index(TOP_GAPS, "bucket")
-    value = _column_index(TOP_GAPS, "gap_value")
+    family = _column_index(TOP_GAPS, "family")
     gaps = workbook.add_chart({"type": "bar"})
-    gaps.add_series(
-        {
-            "name": [name, gap_header, value],
-            "categories": [name, first, min(family, bucket), last, max(family, bucket)],
-            "values": [name, first, value, last, value],
-        }
-    )
-    gaps.set_title({"name": f"Top {TOP_GAP_ROWS} gaps (value)"})
+    for field in ("value_at_risk_window_firm", "value_at_risk_window_proposed"):
+        value = _column_index(TOP_GAPS, field)
+        gaps.add_series(
+            {
+                "name": [name, gap_header, value],
+                "categories": [name, first, family, last, family],
+                "values": [name, first, value, last, value],
+            }
+        )
+    gaps.set_title({"name": "Value at risk: if nothing changes vs after the proposal"})
     gaps.set_y_axis({"reverse": True})
     gaps.set_x_axis({"num_format": "#,##0"})
-    gaps.set_legend({"none": True})
+    gaps.set_legend({"position": "bottom"})
     sheet.insert_chart(header_row + 18, chart_col, gaps, {"x_scale": 1.4, "y_scale": 1.2})
 
 
@@ -353,11 +399,12 @@ def _planning_sheets(
         else:
             rule |= {"criteria": ">=", "value": -100, "error_message": "Change % is a number >= -100 (10 = +10 %)"}
         sheets[spec.sheet].data_validation(first, col, LAST_ROW, col, rule)
+    # row 3: row 2 holds the as-of stamp of the sheet's owned tables, which every refresh rewrites
     sheets[CAPACITY_INPUT.sheet].write_string(
-        1, 0, "Hours per month per work center, used where the ERP holds none. Add work centers as rows.", fmts.stamp
+        2, 0, "Hours per month per work center, used where the ERP holds none. Add work centers as rows.", fmts.stamp
     )
     sheets[SCENARIO_INPUTS.sheet].write_string(
-        1, 0, "Change: Demand (family or *), Capacity (work center or *), Lost supplier (supplier).", fmts.stamp
+        2, 0, "Change: Demand (family or *), Capacity (work center or *), Lost supplier (supplier).", fmts.stamp
     )
     _planning_charts(workbook, summary, extents)
 

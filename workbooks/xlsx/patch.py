@@ -17,7 +17,7 @@ from typing import IO
 
 import pandas as pd
 
-from workbooks.layout import OWNED_TABLES, PLANNING_TABLES, TableSpec, owned_table
+from workbooks.layout import TableSpec, table_spec
 
 from .errors import LayoutError, WorkbookError
 from .parts import Package, TablePart
@@ -116,7 +116,7 @@ class FileTableWriter:
                     f"table {name} (normally on sheet {spec.sheet!r}) is missing: it was deleted or renamed. "
                     f"Rename it back to {name} (Table Design > Table Name) or run `sop attach` to re-create it."
                 )
-            elif part.columns != spec.headers:
+            elif part.columns != spec.headers and not renamable(spec, part.columns):
                 problems.append(
                     f"table {name} on sheet {part.sheet.name!r} has headers {list(part.columns)}, expected "
                     f"{list(spec.headers)}: restore the header names (sopxl-owned tables must keep them)."
@@ -145,6 +145,8 @@ class FileTableWriter:
         for sheet_part, names in by_sheet.items():
             fills: list[TableFill] = []
             stamps: dict[tuple[int, int], str] = {}
+            headers: dict[tuple[int, int], str] = {}
+            renamed: dict[str, tuple[str, ...]] = {}
             for name in names:
                 q, part = self._queue[name], found[name]
                 r1, c1, r2, _c2 = parse_range(part.ref)
@@ -153,7 +155,13 @@ class FileTableWriter:
                     fills.append(TableFill(name, r1, c1, len(fields), r2, len(q.frame), frame_rows(q.frame, fields)))
                 if q.stamp is not None and q.spec.stamp_cell:
                     stamps[parse_cell(q.spec.stamp_cell)] = q.stamp
+                if part.columns != q.spec.headers:  # month headers that follow the horizon (checked in _locate)
+                    renamed[name] = q.spec.headers
+                    for j, (old, new) in enumerate(zip(part.columns, q.spec.headers, strict=True)):
+                        if old != new:
+                            headers[(r1, c1 + j)] = new
             self._check_room(pkg, sheet_part, fills, stamps)
+            stamps |= headers  # header cells are rewritten like stamps (text, the cell's own style kept)
             member = pkg.member(sheet_part) or sheet_part
             rewriter = SheetRewriter(member, fills, stamps, pkg.date1904)
             rewriters[member] = rewriter
@@ -162,7 +170,7 @@ class FileTableWriter:
                 plan.large.add(member)
             for f in fills:
                 table_member = pkg.member(found[f.name].part) or found[f.name].part
-                plan.replace[table_member] = update_table_xml(pkg.read(table_member), f.ref)
+                plan.replace[table_member] = update_table_xml(pkg.read(table_member), f.ref, renamed.get(f.name))
                 expected_refs[table_member] = f.ref
         self._plan_workbook(pkg, plan, {found[n].sheet.name for n in found}, set(found))
         return plan, rewriters, expected_refs
@@ -226,6 +234,12 @@ class FileTableWriter:
                     break
 
 
+def renamable(spec: TableSpec, found: tuple[str, ...]) -> bool:
+    """A table whose month headers follow the horizon: same width and key columns, other month labels."""
+    keys = len(spec.columns) - sum(1 for c in spec.columns if c.header == c.field)
+    return spec.month_headers and len(found) == len(spec.headers) and found[:keys] == spec.headers[:keys]
+
+
 def _sheet_writer(pkg: Package, member: str, rewriter: SheetRewriter) -> Callable[[IO[bytes]], None]:
     def write(out: IO[bytes]) -> None:
         rewriter.run(iter_part(pkg.zf, member, _READ), out)
@@ -274,12 +288,10 @@ def refresh_file(
 
     Core tables and the supply-planning ones (layout 2) alike; user-owned input tables are refused.
     """
-    for name in tables:
-        owned_table(name)  # KeyError for anything sopxl does not own
+    specs = [table_spec(name, frame) for name, frame in tables.items()]  # KeyError for what sopxl does not own
     writer = FileTableWriter(Path(path), backups=backups)
-    for spec in (*OWNED_TABLES, *PLANNING_TABLES):
-        if spec.name in tables:
-            writer.write_table(spec, tables[spec.name])
-            if spec.stamp_cell:
-                writer.write_stamp(spec, stamp_text)
+    for spec in specs:
+        writer.write_table(spec, tables[spec.name])
+        if spec.stamp_cell:
+            writer.write_stamp(spec, stamp_text)
     return writer.commit()

@@ -23,9 +23,29 @@ def _set_ref(text: str, element: str, ref: str) -> str:
     return pattern.sub(swap, text)
 
 
-def update_table_xml(xml: bytes, new_ref: str) -> bytes:
-    """The table part with its range, autoFilter range and sortState range moved to ``new_ref``."""
+_COLUMN = re.compile(r"<(?:[\w.-]+:)?tableColumn\b" + START_TAG + ">")
+_NAME = attr_re("name")
+
+
+def _rename_columns(text: str, headers: tuple[str, ...]) -> str:
+    """The ``name`` of each ``<tableColumn>``, in order, set to ``headers`` (everything else kept)."""
+    names = iter(headers)
+
+    def swap(m: re.Match[str]) -> str:
+        name = next(names, None)
+        if name is None:
+            return m.group(0)
+        return _NAME.sub(lambda a: f'{a.group(1)}"{esc_attr(name)}"', m.group(0), count=1)
+
+    return _COLUMN.sub(swap, text)
+
+
+def update_table_xml(xml: bytes, new_ref: str, headers: tuple[str, ...] | None = None) -> bytes:
+    """The table part with its range, autoFilter range and sortState range moved to ``new_ref`` (and its
+    column names set to ``headers`` when given: month headers that follow the horizon)."""
     text = xml.decode("utf-8")
+    if headers is not None:
+        text = _rename_columns(text, headers)
     text = _set_ref(text, "table", new_ref)
     text = _set_ref(text, "autoFilter", new_ref)
     r1, c1, r2, c2 = parse_range(new_ref)
