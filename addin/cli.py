@@ -18,7 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from . import pipeline
 from .demo import demo_from_files, demo_from_tryton
-from .report import gap_table, gaps_json
+from .report import gap_table, gaps_json, print_notes
 
 app = typer.Typer(
     name="sop",
@@ -103,10 +103,10 @@ def plan(
         Path | None, typer.Option("--workbook", "-w", help="Read the sales forecast from this workbook.")
     ] = None,
     months: MonthsOption = 18,
-    top: Annotated[int, typer.Option("--top", min=1, help="How many gaps to show.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many families to show.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Compute the plan and print the largest gaps (most money short first)."""
+    """Compute the plan and print what goes short first (never netted across SKUs), firm and after the proposal."""
 
     def run() -> None:
         with step("loading snapshot and planning"):
@@ -115,6 +115,7 @@ def plan(
             sys.stdout.write(json.dumps(gaps_json(result, top), indent=2) + "\n")
         else:
             console.print(gap_table(result, top))
+            print_notes(result)
 
     guarded(run)
 
@@ -144,6 +145,7 @@ def demo(
         else:
             raise ValueError(f"--source must be 'tryton' or 'csv', got {source!r}")
         console.print(gap_table(result.plan, top))
+        print_notes(result.plan)
         as_of = result.plan.as_of.isoformat(timespec="minutes")
         console.print(f"workbook: [bold]{result.workbook}[/]  (source {result.plan.source}, ERP as of {as_of})")
 
@@ -179,6 +181,7 @@ def refresh(
                 + " (their demand is open orders only; add rows to the Forecast grid)"
             )
         console.print(gap_table(outcome.plan, 10))
+        print_notes(outcome.plan)
 
     guarded(run)
 

@@ -1,4 +1,4 @@
-"""Read a workbook open in Excel (xlwings): the Settings table and the user's Forecast grid.
+"""Read a workbook open in Excel (xlwings): the Settings table, the user's Forecast grid and other inputs.
 
 The Forecast grid is ``tblForecast`` (``Family`` then one ``YYYY-MM`` column per month), parsed by the file
 reader's own rules (:func:`workbooks.reader.parse_forecast_grid`): a blank cell is 0; every bad entry is
@@ -12,10 +12,23 @@ from pathlib import Path
 import pandas as pd
 import xlwings as xw
 
+from sop_functions.buckets import Horizon
 from workbooks.cells import cell_text
-from workbooks.layout import FORECAST_KEY, FORECAST_SHEET, FORECAST_TABLE, SETTINGS, TableSpec
+from workbooks.layout import (
+    CAPACITY_INPUT,
+    FORECAST_KEY,
+    FORECAST_SHEET,
+    FORECAST_TABLE,
+    SCENARIO_INPUTS,
+    SETTINGS,
+    SOP_GRID_TABLE,
+    TableSpec,
+)
 from workbooks.reader import parse_forecast_grid, settings_values
+from workbooks.sop_grid import agreed_from_rows
 from workbooks.xlsx.errors import LayoutError
+
+from .pipeline import WorkbookInputs, last_published
 
 
 def find_table(book: xw.Book, name: str) -> tuple[xw.Sheet, xw.main.Table]:
@@ -57,3 +70,45 @@ def read_table(book: xw.Book, spec: TableSpec) -> pd.DataFrame:
     fields = [c.field for c in spec.columns]
     data = [list(r[: len(fields)]) for r in rows if r and any(v not in (None, "") for v in r)]
     return pd.DataFrame(data, columns=fields)
+
+
+def read_agreed(book: xw.Book, horizon: Horizon) -> pd.DataFrame | None:
+    """The agreed supply typed in the live tblSOP (None when the workbook has no S&OP grid); formulas in
+    its cells are refused like text (a refresh rewrites the grid)."""
+    try:
+        _sheet, table = find_table(book, SOP_GRID_TABLE)
+    except LayoutError:
+        return None
+    whole = table.range
+    values = whole.options(ndim=2).value
+    origin = (whole.row - 1, whole.column - 1)
+    try:
+        raw: object = whole.formula
+    except (NotImplementedError, AttributeError):  # xlwings Server (Office.js) reads values only
+        raw = []
+    formulas: list[list[object]] = [[raw]] if isinstance(raw, str) else [list(r) for r in raw]  # type: ignore[attr-defined]
+    found = {
+        (origin[0] + r, origin[1] + c)
+        for r, row in enumerate(formulas)
+        if r > 0
+        for c, text in enumerate(row)
+        if isinstance(text, str) and text.startswith("=")
+    }
+    return agreed_from_rows(values[0], values[1:], origin, horizon, found)
+
+
+def read_inputs(book: xw.Book, horizon: Horizon) -> WorkbookInputs:
+    """Everything the planner owns in the live workbook, as the plan reads it (like the file reader)."""
+    optional: dict[str, pd.DataFrame | None] = {}
+    for spec in (CAPACITY_INPUT, SCENARIO_INPUTS):
+        try:
+            optional[spec.name] = read_table(book, spec)
+        except LayoutError:
+            optional[spec.name] = None
+    return WorkbookInputs(
+        forecast=read_forecast(book),
+        capacity=optional[CAPACITY_INPUT.name],
+        scenarios=optional[SCENARIO_INPUTS.name],
+        agreed=read_agreed(book, horizon),
+        last_plan=last_published(Path(book.fullname)) if Path(book.fullname).is_absolute() else None,
+    )

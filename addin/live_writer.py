@@ -28,6 +28,7 @@ import xlwings as xw
 
 from workbooks.layout import ColumnKind, TableSpec
 from workbooks.xlsx.errors import LayoutError
+from workbooks.xlsx.patch import renamable
 
 MAX_TEXT = 32_767
 
@@ -98,6 +99,8 @@ class _Target:
     old_bottom: int
     frame: pd.DataFrame | None = None
     stamp: str | None = None
+    rename: bool = False
+    """Month headers that follow the horizon get the spec's labels (tblSOP)."""
 
     @property
     def right(self) -> int:
@@ -166,7 +169,7 @@ class LiveTableWriter:
             sheet, table = found
             header = table.header_row_range
             headers = [str(h) for h in (header.value if header is not None else [])]
-            if headers != list(spec.headers):
+            if headers != list(spec.headers) and not renamable(spec, tuple(headers)):
                 problems.append(
                     f"table {name} on sheet {sheet.name!r} has headers {headers}, expected {list(spec.headers)}"
                 )
@@ -181,6 +184,7 @@ class LiveTableWriter:
                 whole.row + whole.shape[0] - 1,
                 self._frames[name][1] if name in self._frames else None,
                 self._stamps[name][1] if name in self._stamps else None,
+                headers != list(spec.headers),
             )
         if problems:
             raise LayoutError(
@@ -210,6 +214,8 @@ class LiveTableWriter:
     # -- writing ------------------------------------------------------------------------------------
     def _write(self, t: _Target) -> None:
         sheet = t.sheet
+        if t.rename:
+            sheet.range((t.top, t.left)).value = [[cell_value(h, "text") for h in t.spec.headers]]
         if t.frame is not None:
             rows = frame_cells(t.spec, t.frame)
             if rows:

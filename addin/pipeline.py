@@ -20,11 +20,12 @@ from sop_functions.capacity import available_capacity
 from sop_functions.plan import Plan, build_plan
 from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
-from workbooks import template
+from workbooks import layout, template
 from workbooks.layout import PLANNING_TABLES
-from workbooks.planning_tables import planning_tables, read_capacity_input, read_scenario_inputs
+from workbooks.planning_tables import capacity_input_frame, planning_tables, read_capacity_input, read_scenario_inputs
 from workbooks.reader import read_forecast, require_layout
-from workbooks.stamps import stamp_text
+from workbooks.sop_grid import read_agreed, sop_grid
+from workbooks.stamps import WorkbookStamps, stamp_text
 from workbooks.tables import plan_stamps, plan_tables
 from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
 
@@ -80,10 +81,73 @@ def in_horizon(forecast: pd.DataFrame, horizon: Horizon) -> pd.DataFrame:
     return forecast[forecast["bucket"].astype(str).isin(horizon.buckets)]
 
 
+@dataclass(frozen=True)
+class WorkbookInputs:
+    """What the planner owns in a workbook and the plan reads: forecast, capacity hours, scenarios, the
+    agreed supply typed in the S&OP grid, and the last published plan (for the grid's "last plan" row)."""
+
+    forecast: pd.DataFrame
+    capacity: pd.DataFrame | None = None
+    scenarios: pd.DataFrame | None = None
+    agreed: pd.DataFrame | None = None
+    last_plan: pd.DataFrame | None = None
+
+
+def plan_for(snapshot: Snapshot, horizon: Horizon, inputs: WorkbookInputs) -> Plan:
+    """The one plan of a workbook: both layers, with the workbook's capacity hours and agreed supply."""
+    capacity = available_capacity(snapshot.work_centers, inputs.capacity)
+    return build_plan(snapshot, in_horizon(inputs.forecast, horizon), horizon, agreed=inputs.agreed, capacity=capacity)
+
+
+def workbook_tables(
+    plan: Plan, snapshot: Snapshot, inputs: WorkbookInputs, stamps: WorkbookStamps, *, planning: bool, grid: bool
+) -> dict[str, pd.DataFrame]:
+    """Every owned table's frame for ``plan``: core tables, the supply-planning ones (``planning``; with the
+    scenarios side by side, Base being ``plan`` itself) and the family S&OP grid (``grid``)."""
+    tables = plan_tables(plan, stamps)
+    if planning:
+        tables |= supply_planning(plan, snapshot, inputs)
+    if grid:
+        tables[layout.SOP_GRID_TABLE] = sop_grid(
+            plan, snapshot.shipments, snapshot.items, inputs.agreed, inputs.last_plan
+        )
+    return tables
+
+
 def plan_from_source(source: Source, *, workbook: Path | None = None, months: int = 18) -> Plan:
+    """The plan ``sop plan`` shows: the source's ERP data with the workbook's own inputs when given."""
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    return build_plan(snapshot, in_horizon(forecast_for(source, workbook), horizon), horizon)
+    return plan_for(snapshot, horizon, inputs_for(source, workbook, horizon))
+
+
+def inputs_for(source: Source, workbook: Path | None, horizon: Horizon) -> WorkbookInputs:
+    """The planner's inputs from a workbook file (or an export folder's forecast.csv without one)."""
+    if workbook is None:
+        return WorkbookInputs(forecast_for(source, None))
+    return WorkbookInputs(
+        forecast=read_forecast(workbook),
+        capacity=read_capacity_input(workbook),
+        scenarios=read_scenario_inputs(workbook),
+        agreed=read_agreed(workbook, horizon),
+        last_plan=last_published(workbook),
+    )
+
+
+def last_published(workbook: Path) -> pd.DataFrame | None:
+    """``family, bucket, demand`` of the workbook's last published plan version (None before the first)."""
+    from workbooks.plan_store import default_store_url, open_store
+
+    url = default_store_url(workbook)
+    if not Path(url.removeprefix("sqlite:///")).is_file():
+        return None
+    with open_store(url) as store:
+        version = store.latest(workbook.stem)
+        if version is None:
+            return None
+        lines = store.lines(workbook.stem, version.version)
+    family = lines[lines["level"] == "family"]
+    return pd.DataFrame({"family": family["item"], "bucket": family["bucket"], "demand": family["demand"]})
 
 
 def families_of(snapshot: Snapshot) -> list[str]:
@@ -107,33 +171,46 @@ def new_workbook(
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     forecast = in_horizon(forecast_for(source, None) if forecast is None else forecast, horizon)
-    plan = build_plan(snapshot, forecast, horizon)
+    inputs = WorkbookInputs(forecast)
+    plan = plan_for(snapshot, horizon, inputs)
     stamps = plan_stamps(plan)
+    tables = workbook_tables(plan, snapshot, inputs, stamps, planning=True, grid=True)
+    planning = {name: tables.pop(name) for name in list(tables) if name in PLANNING_NAMES}
+    planning |= input_tables(snapshot, inputs)
     return template.new_workbook(
         path,
         horizon.labels,
         families_of(snapshot),
         forecast=forecast,
-        tables=plan_tables(plan, stamps),
+        tables=tables,
         stamps=stamps,
         overwrite=force,
-        planning=supply_planning(snapshot, forecast, horizon),
+        planning=planning,
     )
 
 
-def supply_planning(
-    snapshot: Snapshot, forecast: pd.DataFrame, horizon: Horizon, workbook: Path | None = None
-) -> dict[str, pd.DataFrame]:
-    """Capacity, materials, finance and scenario tables, with the workbook's own capacity and scenarios."""
-    capacity_input = read_capacity_input(workbook) if workbook is not None else None
-    scenario_input = read_scenario_inputs(workbook) if workbook is not None else None
-    capacity = available_capacity(snapshot.work_centers, capacity_input)
-    scenarios = scenarios_from_table(scenario_input) if scenario_input is not None else []
-    # Without hours for every loaded work center (Tryton holds none) there is no constrained plan yet: the
-    # Capacity sheet then shows the load with unknown availability until the planner types the hours in.
-    known = capacity_known(capacity, snapshot.routings)
-    results = run_scenarios(snapshot, forecast, capacity, scenarios, horizon, constrained=known)
-    return planning_tables(results, snapshot, capacity_input, scenario_input)
+PLANNING_NAMES = {spec.name for spec in PLANNING_TABLES}
+
+
+def supply_planning(plan: Plan, snapshot: Snapshot, inputs: WorkbookInputs) -> dict[str, pd.DataFrame]:
+    """The owned supply-planning tables: capacity, materials, finance, and the scenarios beside the plan."""
+    capacity = available_capacity(snapshot.work_centers, inputs.capacity)
+    scenarios = scenarios_from_table(inputs.scenarios) if inputs.scenarios is not None else []
+    forecast = in_horizon(inputs.forecast, plan.horizon)
+    results = run_scenarios(snapshot, forecast, capacity, scenarios, plan.horizon, agreed=inputs.agreed, base=plan)
+    frames = planning_tables(results, snapshot, inputs.capacity, inputs.scenarios)
+    return {name: frame for name, frame in frames.items() if name in PLANNING_NAMES}
+
+
+def input_tables(snapshot: Snapshot, inputs: WorkbookInputs) -> dict[str, pd.DataFrame]:
+    """The user-owned planning inputs a new workbook starts with (work centers prefilled)."""
+    scenarios = inputs.scenarios
+    if scenarios is None:
+        scenarios = pd.DataFrame(columns=[c.field for c in layout.SCENARIO_INPUTS.columns])
+    return {
+        layout.CAPACITY_INPUT.name: capacity_input_frame(snapshot, inputs.capacity),
+        layout.SCENARIO_INPUTS.name: scenarios,
+    }
 
 
 @dataclass(frozen=True)
@@ -146,39 +223,36 @@ class RefreshOutcome:
 
 
 def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> RefreshOutcome:
-    """``sop refresh``: pull the source, plan with the workbook's own Forecast grid, rewrite owned tables only.
+    """``sop refresh``: pull the source, plan with the workbook's own inputs, rewrite owned tables only.
 
-    The Forecast grid (user-owned) is read, never written; everything else in the file stays byte-identical.
+    The Forecast grid and the other user inputs are read, never written; the S&OP grid's agreed-supply
+    numbers are carried over; everything else in the file stays byte-identical.
     """
     if not path.is_file():
         raise ValueError(f"{path}: no such workbook (create one with `sop new` or adopt yours with `sop attach`)")
     require_layout(path)
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    forecast = in_horizon(read_forecast(path), horizon)
-    plan = build_plan(snapshot, forecast, horizon)
+    inputs = inputs_for(source, path, horizon)
+    plan = plan_for(snapshot, horizon, inputs)
     stamps = plan_stamps(plan)
-    tables = plan_tables(plan, stamps)
-    if has_planning_sheets(path):
-        planning = supply_planning(snapshot, forecast, horizon, workbook=path)
-        tables |= {spec.name: planning[spec.name] for spec in PLANNING_TABLES}  # owned ones, never the inputs
+    names = table_names(path)
+    planning = all(name in names for name in PLANNING_NAMES)
+    tables = workbook_tables(plan, snapshot, inputs, stamps, planning=planning, grid=layout.SOP_GRID_TABLE in names)
     report = refresh_file(path, tables, stamp_text(stamps), backups=backups)
-    missing = sorted(set(families_of(snapshot)) - set(forecast["family"]))
+    missing = sorted(set(families_of(snapshot)) - set(inputs.forecast["family"]))
     return RefreshOutcome(plan, report, missing)
 
 
-def capacity_known(capacity: pd.DataFrame, routings: pd.DataFrame) -> bool:
-    """Whether every work center that routings load has hours per month (from the ERP or the workbook)."""
-    used = set(routings["work_center"].astype(str))
-    hours = capacity.set_index("work_center")["hours_per_month"]
-    return bool(hours.reindex(sorted(used)).notna().all())
+def table_names(path: Path) -> set[str]:
+    """The Excel table names a workbook holds."""
+    with CalamineWorkbook.from_path(path, load_tables=True) as book:
+        return set(book.table_names or [])
 
 
 def has_planning_sheets(path: Path) -> bool:
     """Whether the workbook has the supply-planning tables (layout 2; `sop new` adds them)."""
-    with CalamineWorkbook.from_path(path, load_tables=True) as book:
-        names = set(book.table_names or [])
-    return all(spec.name in names for spec in PLANNING_TABLES)
+    return table_names(path) >= PLANNING_NAMES
 
 
 def attach_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> AttachReport:

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from sop_functions.buckets import Horizon
-from sop_functions.plan import Plan, build_plan
+from sop_functions.plan import Plan
 from sop_functions.snapshot import Snapshot
 
 from .plan_index import LookupProblem, PlanIndex, build_index
@@ -238,7 +238,7 @@ def plan_from_workbook(key: PlanKey) -> tuple[Plan, Snapshot]:
     from workbooks import layout, reader
     from workbooks.stamps import same_time
 
-    from .pipeline import in_horizon, load_snapshot
+    from .pipeline import inputs_for, load_snapshot, plan_for
 
     path = Path(key.book)
     if not key.book or not path.is_file():
@@ -251,10 +251,11 @@ def plan_from_workbook(key: PlanKey) -> tuple[Plan, Snapshot]:
         raise LookupProblem("#SOP! the ERP data changed since this plan: click Refresh from ERP")
     periods = int(settings.get("horizon_periods") or 18)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=periods)
-    plan = build_plan(snapshot, in_horizon(reader.read_forecast(path), horizon), horizon)
+    plan = plan_for(snapshot, horizon, inputs_for(str(path.parent), path, horizon))
     shown = reader.read_table(path, layout.PLAN)
-    if len(shown) != len(plan.family_plan) or not np.allclose(
-        shown["gap_units"].to_numpy(dtype="float64"), plan.family_plan["gap_units"].to_numpy(dtype="float64")
+    checked = ("shortage_units_proposed", "supply_proposed")
+    if len(shown) != len(plan.family_plan) or not all(
+        np.allclose(shown[c].to_numpy(dtype="float64"), plan.family_plan[c].to_numpy(dtype="float64")) for c in checked
     ):
         raise LookupProblem("#SOP! the Forecast changed since the last Recompute: click Recompute on the S&OP tab")
     return plan, snapshot

@@ -25,28 +25,43 @@ from sop_functions.buckets import PAST_DUE
 from sop_functions.plan import Plan
 from sop_functions.snapshot import Snapshot
 
-MEASURES: dict[str, str] = {
+LAYERED = {
     "demand": "demand",
-    "forecast": "forecast",
-    "orders": "orders",
+    "dependent_demand": "dependent_demand",
     "supply": "supply",
-    "receipts": "receipts",
-    "production": "production",
-    "opening_inventory": "opening_inventory",
     "inventory": "projected_inventory",
     "projected_inventory": "projected_inventory",
-    "safety_stock": "safety_stock",
     "cover": "cover_months",
     "cover_months": "cover_months",
     "gap": "gap_units",
     "gap_units": "gap_units",
     "gap_value": "gap_value",
+    "shortage": "shortage_units",
     "shortage_units": "shortage_units",
-    "shortage_value": "shortage_value",
-    "surplus_units": "surplus_units",
-    "surplus_value": "surplus_value",
+    "value_at_risk": "value_at_risk",
+    "excess": "excess_units",
+    "excess_units": "excess_units",
+    "cash_tied_up": "cash_tied_up",
 }
-"""Names a user may type for a measure -> plan column. Short names first: they are what the docs show."""
+"""Measures that exist in both layers: ``demand`` is the proposed layer's, ``demand_firm`` the firm one's."""
+PLAIN = {
+    "forecast": "forecast",
+    "orders": "orders",
+    "independent_demand": "independent_demand",
+    "receipts": "receipts",
+    "production": "production",
+    "planned_production": "planned_production",
+    "planned_purchases": "planned_purchases",
+    "safety_stock": "safety_stock",
+    "load_pct": "load_pct_proposed",
+}
+LAYERS = ("firm", "proposed")
+MEASURES: dict[str, str] = {
+    **{name: f"{column}_proposed" for name, column in LAYERED.items()},
+    **{f"{name}_{layer}": f"{column}_{layer}" for name, column in LAYERED.items() for layer in LAYERS},
+    **PLAIN,
+}
+"""Names a user may type for a measure -> plan column; without a layer suffix: the proposed layer."""
 _COLUMNS = tuple(dict.fromkeys(MEASURES.values()))
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 EXPLAIN_HEADER = ("Kind", "Order", "SKU", "Date", "Qty", "Effect on inventory")
@@ -78,8 +93,6 @@ class PlanIndex:
     by_sku: dict[str, Table2D]
     detail: pd.DataFrame = field(repr=False)
     """``kind, order, sku, family, bucket, date, qty, effect``: the dated records behind each bucket."""
-    load: pd.DataFrame | None = field(default=None, repr=False)
-    """``work_center, name, bucket, hours, capacity, load`` or None without routings."""
 
     # -- hot path -----------------------------------------------------------------------------------
     def value(self, measure: object, key: object, month: object) -> float:
@@ -91,7 +104,10 @@ class PlanIndex:
         column = MEASURES.get(measure)  # type: ignore[call-overload]
         pos: int | None = self.bucket_pos.get(month)  # type: ignore[call-overload]
         if column is not None and pos is not None:
-            row: list[float] | None = self.by_family[column].rows.get(key) or self.by_sku[column].rows.get(key)  # type: ignore[call-overload]
+            family, sku = self.by_family.get(column), self.by_sku.get(column)
+            row: list[float] | None = (family.rows.get(key) if family else None) or (  # type: ignore[call-overload]
+                sku.rows.get(key) if sku else None  # type: ignore[call-overload]
+            )
             if row is not None:
                 return row[pos]
         return self.checked_value(measure, key, month)
@@ -102,8 +118,14 @@ class PlanIndex:
             column = MEASURES.get(measure.strip().lower().replace(" ", "_"))
             if column is not None:
                 return column
-        names = ", ".join(k for k in MEASURES if k == MEASURES[k] or k in ("inventory", "cover", "gap"))
-        raise LookupProblem(f"#SOP! unknown measure {_shown(measure)}; use one of {names}")
+        names = ", ".join([*LAYERED, *PLAIN])
+        raise LookupProblem(
+            f"#SOP! unknown measure {_shown(measure)}; use one of {names} (add _firm for the firm layer)"
+        )
+
+    def layered(self, measure: str, layer: object) -> str:
+        """The measure name of ``layer`` (``proposed`` when blank): ``gap`` + ``firm`` -> ``gap_firm``."""
+        return f"{measure}_{layer_name(layer)}"
 
     def bucket(self, month: object) -> str:
         """The bucket label a month argument names: ``2027-03``, ``2027-3``, a date, or ``PAST_DUE``."""
@@ -132,7 +154,7 @@ class PlanIndex:
         if not isinstance(key, str) or not key.strip():
             raise LookupProblem(f"#SOP! family or SKU must be text, got {_shown(key)}")
         text = key.strip()
-        if text in self.family_of or text in self.by_family["demand"].rows:
+        if text in self.family_of or text in self.by_family["demand_proposed"].rows:
             return text
         folded = {name.casefold(): name for name in (*self.families, *self.skus)}
         if text.casefold() in folded:
@@ -146,8 +168,25 @@ class PlanIndex:
         column = self.column(measure)
         name = self.key(key)
         pos = self.bucket_pos[self.bucket(month)]
-        table = self.by_family[column] if name in self.by_family[column].rows else self.by_sku[column]
-        return table.rows[name][pos]
+        family = self.by_family.get(column)
+        if family is not None and name in family.rows:
+            return family.rows[name][pos]
+        sku = self.by_sku.get(column)
+        if sku is None:
+            raise LookupProblem(f"#SOP! {measure} is a family measure; give a family, not a SKU")
+        if name not in sku.rows:
+            raise LookupProblem(f"#SOP! {measure} is a SKU measure; give a SKU, not a family")
+        return sku.rows[name][pos]
+
+    def first_short(self, key: object, layer: object = None) -> str:
+        """The first month a family or SKU is short in a layer, ``"none"`` if it never is."""
+        name = self.key(key)
+        column = f"first_short_bucket_{layer_name(layer)}"
+        timing = self.plan.family_timing if name in self.by_family["demand_proposed"].rows else self.plan.sku_timing
+        key_col = "family" if timing is self.plan.family_timing else "sku"
+        rows = timing[timing[key_col] == name]
+        first = str(rows.iloc[0][column]) if len(rows) else ""
+        return first or "none"
 
     # -- arrays -------------------------------------------------------------------------------------
     def grid(self, measure: object, by: str = "family") -> pd.DataFrame:
@@ -156,7 +195,10 @@ class PlanIndex:
         level = by.strip().lower() if isinstance(by, str) else ""
         if level not in ("family", "sku"):
             raise LookupProblem(f"#SOP! by must be 'family' or 'sku', got {_shown(by)}")
-        rows = (self.by_family if level == "family" else self.by_sku)[column].rows
+        tables = self.by_family if level == "family" else self.by_sku
+        if column not in tables:
+            raise LookupProblem(f"#SOP! {measure} is not a {level} measure")
+        rows = tables[column].rows
         frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(self.buckets))
         frame.index.name = "Family" if level == "family" else "SKU"
         return frame
@@ -166,40 +208,53 @@ class PlanIndex:
         name = self.key(key)
         label = self.bucket(month)
         detail = self.detail
-        mask = (detail["family"] == name) if name in self.by_family["demand"].rows else (detail["sku"] == name)
+        mask = (detail["family"] == name) if name in self.by_family["demand_proposed"].rows else (detail["sku"] == name)
         rows = detail[mask & (detail["bucket"] == label)]
         out = rows[["kind", "order", "sku", "date", "qty", "effect"]].reset_index(drop=True)
         out.columns = list(EXPLAIN_HEADER)
         return out
 
-    def capacity_load(self, work_center: object, month: object, measure: str = "load") -> float:
-        """Hours needed / hours available of a work center in a bucket (``measure`` hours|capacity|load)."""
-        if self.load is None or self.load.empty:
+    def capacity_load(self, work_center: object, month: object, measure: str = "load", layer: object = None) -> float:
+        """Load of a work center in a month: ``load`` (hours needed / hours available), ``hours`` or
+        ``capacity``, of the proposed layer (``layer="firm"``: the ERP's production orders only)."""
+        load = self.plan.capacity_load
+        if load.empty:
             raise LookupProblem("#N/A no routings in this plan: capacity load needs routings and work centers")
         label = self.bucket(month)
+        if label == PAST_DUE:
+            label = self.buckets[1]  # overdue work loads the first month
+        suffix = layer_name(layer)
         if not isinstance(work_center, str) or not work_center.strip():
             raise LookupProblem(f"#SOP! work center must be text, got {_shown(work_center)}")
         wanted = work_center.strip().casefold()
-        match = self.load[
-            (self.load["work_center"].str.casefold() == wanted) | (self.load["name"].str.casefold() == wanted)
-        ]
+        match = load[(load["work_center"].str.casefold() == wanted) | (load["name"].str.casefold() == wanted)]
         if match.empty:
-            known = ", ".join(sorted(self.load["work_center"].unique()))
+            known = ", ".join(sorted(load["work_center"].unique()))
             raise LookupProblem(f"#SOP! unknown work center {work_center.strip()!r}; known: {known}")
         row = match[match["bucket"] == label].iloc[0]
         kind = measure.strip().lower() if isinstance(measure, str) else ""
+        hours = float(row[f"load_hours_{suffix}"])
         if kind == "hours":
-            return float(row["hours"])
-        capacity = float(row["capacity"])
+            return hours
+        capacity = float(row["available_hours"])
         if not math.isfinite(capacity):
             raise LookupProblem(
-                f"#N/A capacity of work center {row['work_center']!r} is not set (work_centers.hours_per_month)"
+                f"#N/A capacity of work center {row['work_center']!r} is not set: type its hours on the Capacity sheet"
             )
         if kind == "capacity":
             return capacity
         if kind != "load":
             raise LookupProblem(f"#SOP! measure must be 'load', 'hours' or 'capacity', got {_shown(measure)}")
-        return float(row["hours"]) / capacity if capacity > 0 else math.inf
+        return hours / capacity if capacity > 0 else math.inf
+
+
+def layer_name(layer: object) -> str:
+    """``proposed`` (blank, the default) or ``firm``; :class:`LookupProblem` for anything else."""
+    if layer is None or (isinstance(layer, str) and not layer.strip()):
+        return "proposed"
+    if isinstance(layer, str) and layer.strip().lower() in LAYERS:
+        return layer.strip().lower()
+    raise LookupProblem(f"#SOP! layer must be 'proposed' (default) or 'firm', got {_shown(layer)}")
 
 
 def _shown(value: object) -> str:
@@ -219,6 +274,8 @@ def _tables(frame: pd.DataFrame, key: str, names: Sequence[str], n: int) -> dict
     out: dict[str, Table2D] = {}
     keys = frame[key].to_numpy()[::n].tolist()
     for column in _COLUMNS:
+        if column not in frame.columns:
+            continue
         values = frame[column].to_numpy(dtype="float64").reshape(len(names), n)
         out[column] = Table2D({str(k): row for k, row in zip(keys, values.tolist(), strict=True)})
     return out
@@ -260,27 +317,6 @@ def _detail(snapshot: Snapshot, plan: Plan) -> pd.DataFrame:
     return out.sort_values(["family", "bucket", "kind", "date", "order"], kind="stable").reset_index(drop=True)
 
 
-def _load(snapshot: Snapshot, plan: Plan) -> pd.DataFrame | None:
-    """Capacity load: hours = demand x hours_per_unit summed per work center and bucket, vs its hours."""
-    routings, centers = snapshot.routings, snapshot.work_centers
-    if routings.empty or centers.empty:
-        return None
-    demand = plan.sku_plan[["sku", "bucket", "demand"]].astype({"bucket": str})
-    hours = demand.merge(routings[["sku", "work_center", "hours_per_unit"]], on="sku")
-    hours["hours"] = hours["demand"] * hours["hours_per_unit"]
-    per = hours.groupby(["work_center", "bucket"], sort=False)["hours"].sum()
-    grid = pd.MultiIndex.from_product(
-        [centers["code"].astype(str), plan.horizon.labels], names=["work_center", "bucket"]
-    )
-    out = per.reindex(grid, fill_value=0.0).reset_index()
-    info = centers.assign(code=centers["code"].astype(str)).set_index("code")
-    out["name"] = out["work_center"].map(info["name"]).fillna("").astype(str)
-    per_month = pd.to_numeric(out["work_center"].map(info["hours_per_month"]), errors="coerce").astype("float64")
-    out["capacity"] = per_month * plan.horizon.months_per_bucket
-    out["load"] = out["hours"] / out["capacity"]
-    return out
-
-
 def build_index(plan: Plan, snapshot: Snapshot, stamp: str = "") -> PlanIndex:
     """Index a plan (and the snapshot it was made from, for the records behind it)."""
     labels = tuple(plan.horizon.labels)
@@ -300,5 +336,4 @@ def build_index(plan: Plan, snapshot: Snapshot, stamp: str = "") -> PlanIndex:
         by_family=_tables(fam, "family", families, n),
         by_sku=_tables(sku, "sku", skus, n),
         detail=_detail(snapshot, plan),
-        load=_load(snapshot, plan),
     )

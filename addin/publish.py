@@ -56,13 +56,14 @@ def plan_name_for(workbook: str | os.PathLike[str] | None) -> str:
 
 
 def demand_plan(plan: Plan) -> pd.DataFrame:
-    """``sku, bucket, qty``: the agreed demand per SKU and dated month (what the ERP's forecast gets)."""
+    """``sku, bucket, qty``: the agreed independent demand per SKU and dated month (what the ERP's forecast gets:
+    its MRP derives the components' dependent demand itself)."""
     frame = plan.sku_plan[plan.sku_plan["bucket"].astype(str) != "PAST_DUE"]
     return pd.DataFrame(
         {
             "sku": frame["sku"].astype(str).to_numpy(),
             "bucket": frame["bucket"].astype(str).to_numpy(),
-            "qty": frame["demand"].to_numpy(dtype=float),
+            "qty": frame["independent_demand"].to_numpy(dtype=float),
         }
     )
 

@@ -1,4 +1,9 @@
-"""How the CLI shows a plan's gaps: a rich table for people, JSON for scripts."""
+"""How the CLI shows a plan's shortages: a rich table for people, JSON for scripts.
+
+Both show the same numbers as the workbook's Summary (tblTopGaps) and Plan: shortage and value at risk,
+never netted against another SKU's excess, in the two layers (firm: what the ERP has; proposed: with the
+planned supply), with the month each shortage starts.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,8 @@ from typing import Any
 
 from rich.table import Table
 
+from sop_functions.gaps import LAYERS, TIMING_COLUMNS
 from sop_functions.plan import Plan
-
-COLUMNS = ("rank", "family", "bucket", "gap_units", "gap_value", "shortage_units", "cover_months")
 
 
 def _number(value: Any, decimals: int = 0) -> str:
@@ -18,49 +22,112 @@ def _number(value: Any, decimals: int = 0) -> str:
 
 
 def top_gap_rows(plan: Plan, top: int) -> list[dict[str, Any]]:
-    """The top gaps joined with their family row's shortage and cover."""
-    detail = plan.family_plan[["family", "bucket", "shortage_units", "cover_months"]].astype({"bucket": str})
-    gaps = plan.top_gaps.head(top).astype({"bucket": str})
-    joined = gaps.merge(detail, on=["family", "bucket"], how="left")[list(COLUMNS)]
-    return [{str(k): v for k, v in row.items()} for row in joined.to_dict("records")]
+    """The ranked shortages (tblTopGaps' rows) as plain dicts."""
+    frame = plan.top_gaps.head(top)
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def gap_table(plan: Plan, top: int) -> Table:
-    """The families with the worst shortfall by money; negative = short, positive = surplus."""
-    table = Table(title=f"Top {top} gaps  (negative = short, positive = surplus)", title_justify="left")
-    for header in ("#", "Family", "Bucket", "Gap units", "Gap value", "Short units", "Cover (mo)"):
-        table.add_column(header, justify="left" if header in ("Family", "Bucket") else "right")
+    """What goes short first (firm: if nothing changes), how badly, what it is worth in the next months,
+    and what stays short after the proposed supply, and why. Never netted across SKUs."""
+    window = f"{plan.window} mo"
+    table = Table(
+        title=f"Top {top} shortages (first short month; value at risk in the next {window})", title_justify="left"
+    )
+    columns = (
+        ("#", "right", False),
+        ("Family", "left", True),
+        ("First short", "left", True),
+        ("Short then", "right", True),
+        ("At risk", "right", True),
+        ("After proposal", "right", True),
+        ("Why", "left", False),
+    )
+    for header, justify, no_wrap in columns:
+        table.add_column(header, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
     for row in top_gap_rows(plan, top):
-        style = "red" if float(row["gap_value"]) < 0 else "green"
+        after = float(row["value_at_risk_window_proposed"])
+        why = str(row["why_short"]) or ("covered" if after == 0 else "")
         table.add_row(
             str(row["rank"]),
             str(row["family"]),
-            str(row["bucket"]),
-            f"[{style}]{_number(row['gap_units'])}[/]",
-            f"[{style}]{_number(row['gap_value'])}[/]",
-            _number(row["shortage_units"]),
-            _number(row["cover_months"], 1),
+            str(row["first_short_bucket_firm"] or row["first_short_bucket_proposed"] or "-"),
+            _number(row["first_shortage_units_firm"]),
+            f"[red]{_number(row['value_at_risk_window_firm'])}[/]",
+            f"[{'red' if after > 0 else 'green'}]{_number(after)}[/]",
+            why,
         )
-    if not len(plan.top_gaps):
-        table.caption = "no shortfalls in the horizon"
+    shown = len(plan.top_gaps.head(top))
+    timing = plan.family_timing
+    short = int(((timing["months_short_firm"] > 0) | (timing["months_short_proposed"] > 0)).sum())
+    if not short:
+        table.caption = "no shortages in the horizon, if nothing changes or after the proposed supply"
+    elif short > shown:
+        more = short - shown
+        table.caption = f"{more} more famil{'y' if more == 1 else 'ies'} go short: `sop plan --json` lists all"
     return table
 
 
+def _timing(row: dict[str, Any], layer: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in TIMING_COLUMNS:
+        value = row[f"{column}_{layer}"]
+        out[column] = value if isinstance(value, str) else (int(value) if column == "months_short" else float(value))
+    return out
+
+
 def gaps_json(plan: Plan, top: int) -> dict[str, Any]:
-    """Top gaps with the snapshot's provenance, for scripts (`sop plan --json`)."""
+    """The shortages with the snapshot's provenance, for scripts (`sop plan --json`): every family's timing in
+    both layers, the ranked top, and how the plan was made."""
+    reasons = plan.top_gaps.set_index("family")["why_short"].to_dict() if len(plan.top_gaps) else {}
+    families = [
+        {
+            "family": str(row["family"]),
+            **{layer: _timing(row, layer) for layer in LAYERS},
+            "why_short": str(reasons.get(row["family"], "")),
+        }
+        for row in (dict((str(k), v) for k, v in r.items()) for r in plan.family_timing.to_dict("records"))
+    ]
     return {
         "source": plan.source,
         "as_of": plan.as_of.isoformat(),
-        "sign_convention": "gap = surplus - shortage; negative = short",
-        "gaps": [
+        "window_months": plan.window,
+        "supply_method": plan.supply_method,
+        "definitions": {
+            "shortage_units": "demand to date not covered by stock and supply (per SKU, summed, never netted)",
+            "value_at_risk": "shortage units x unit price",
+            "firm": "what the ERP already has (stock, receipts, production orders)",
+            "proposed": "firm plus the planned supply sopxl proposes (and the agreed supply where typed)",
+        },
+        "top": [
             {
                 "rank": int(r["rank"]),
                 "family": str(r["family"]),
-                "bucket": str(r["bucket"]),
-                "gap_units": float(r["gap_units"]),
-                "gap_value": float(r["gap_value"]),
-                "shortage_units": float(r["shortage_units"]),
+                "firm": {
+                    "first_short_bucket": str(r["first_short_bucket_firm"]),
+                    "first_shortage_units": float(r["first_shortage_units_firm"]),
+                    "months_short": int(r["months_short_firm"]),
+                    "worst_bucket": str(r["worst_bucket_firm"]),
+                    "worst_shortage_units": float(r["worst_shortage_units_firm"]),
+                    "value_at_risk_window": float(r["value_at_risk_window_firm"]),
+                },
+                "proposed": {
+                    "first_short_bucket": str(r["first_short_bucket_proposed"]),
+                    "shortage_units_window": float(r["shortage_units_window_proposed"]),
+                    "value_at_risk_window": float(r["value_at_risk_window_proposed"]),
+                },
+                "why_short": str(r["why_short"]),
             }
             for r in top_gap_rows(plan, top)
         ],
+        "families": families,
+        "notes": list(plan.notes),
     }
+
+
+def print_notes(plan: Plan) -> None:
+    """How the plan was made, where the planner should know it (e.g. capacity not respected)."""
+    from .cli import console
+
+    for note in plan.notes:
+        console.print(f"[yellow]note:[/] {note}")

@@ -25,26 +25,17 @@ import xlwings as xw
 from connectors.tryton import load_settings
 from sop_functions import clock
 from sop_functions.buckets import Horizon
-from sop_functions.capacity import available_capacity
-from sop_functions.plan import Plan, build_plan
-from sop_functions.scenarios import run_scenarios, scenarios_from_table
+from sop_functions.plan import Plan
+from sop_functions.scenarios import scenarios_from_table
 from sop_functions.snapshot import Snapshot
 from workbooks.forecast_collect import Consolidation, collect
-from workbooks.layout import (
-    CAPACITY_INPUT,
-    FORECAST_KEY,
-    OWNED_TABLES,
-    PLANNING_TABLES,
-    SCENARIO_INPUTS,
-    forecast_spec,
-)
-from workbooks.planning_tables import planning_tables
+from workbooks.layout import FORECAST_KEY, PLANNING_TABLES, SOP_GRID_TABLE, forecast_spec, table_spec
 from workbooks.stamps import same_time, settings_time, stamp_text
-from workbooks.tables import plan_stamps, plan_tables
+from workbooks.tables import plan_stamps
 
 from . import live_reader, publish
 from .live_writer import LiveTableWriter
-from .pipeline import in_horizon, load_snapshot
+from .pipeline import WorkbookInputs, load_snapshot, plan_for, supply_planning, workbook_tables
 from .plan_cache import SOURCE_ENV, PlanCache, PlanKey, resolve_source
 
 log = logging.getLogger(__name__)
@@ -101,14 +92,15 @@ def _status(app: xw.App, text: str | bool) -> None:
         app.status_bar = text
 
 
-def _plan_for(book: xw.Book, snapshot: Snapshot, settings: dict[str, str]) -> tuple[Plan, list[str]]:
-    """Plan the snapshot with the workbook's live Forecast grid; notes about grid months that are missing."""
+def _plan_for(book: xw.Book, snapshot: Snapshot, settings: dict[str, str]) -> tuple[Plan, WorkbookInputs, list[str]]:
+    """Plan the snapshot with the live workbook's inputs (Forecast grid, capacity, agreed supply); notes about
+    grid months that are missing."""
     periods = int(settings.get("horizon_periods") or 18)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=periods)
-    forecast = live_reader.read_forecast(book)
-    missing = [m for m in horizon.buckets if m not in set(forecast["bucket"])]
+    inputs = live_reader.read_inputs(book, horizon)
+    missing = [m for m in horizon.buckets if m not in set(inputs.forecast["bucket"])]
     notes = [f"the Forecast grid has no column for {', '.join(missing)} (planned with no forecast)"] if missing else []
-    return build_plan(snapshot, in_horizon(forecast, horizon), horizon), notes
+    return plan_for(snapshot, horizon, inputs), inputs, notes
 
 
 def _recalculate(app: xw.App) -> None:
@@ -119,34 +111,44 @@ def _recalculate(app: xw.App) -> None:
         app.calculate()
 
 
-def _publish(book: xw.Book, plan: Plan, snapshot: Snapshot) -> str:
-    """Write the owned tables and stamps, hand the plan to the SOP_ functions, recalculate everything."""
+def _publish(book: xw.Book, plan: Plan, snapshot: Snapshot, inputs: WorkbookInputs) -> str:
+    """Write every owned table (the S&OP grid and the supply-planning tables where the workbook has them)
+    and the stamps, hand the plan to the SOP_ functions, recalculate everything."""
     stamps = plan_stamps(plan)
-    tables = plan_tables(plan, stamps)
+    names = {table.name for sheet in book.sheets for table in sheet.tables}
+    planning = all(spec.name in names for spec in PLANNING_TABLES)
+    tables = workbook_tables(plan, snapshot, inputs, stamps, planning=planning, grid=SOP_GRID_TABLE in names)
     writer = LiveTableWriter(book)
     text = stamp_text(stamps)
-    for spec in OWNED_TABLES:
-        writer.write_table(spec, tables[spec.name])
+    for name, frame in tables.items():
+        spec = table_spec(name, frame)
+        writer.write_table(spec, frame)
         if spec.stamp_cell:
             writer.write_stamp(spec, text)
     report = writer.commit()
     CACHE.publish(PlanKey(book.fullname, settings_time(stamps.refreshed_at)), plan, snapshot)
     _recalculate(book.app)
-    worst = plan.top_gaps.head(1)
-    gap = (
-        f"biggest gap: {worst.iloc[0]['family']} in {worst.iloc[0]['bucket']} ({worst.iloc[0]['gap_value']:,.0f})"
-        if len(worst)
-        else "no shortfalls"
-    )
-    return f"{text}; {sum(report.rows.values()):,} table rows written; {gap}."
+    return f"{text}; {sum(report.rows.values()):,} table rows written; {headline(plan)}."
+
+
+def headline(plan: Plan) -> str:
+    """The first shortage, in words: what goes short first, when, and what it is worth."""
+    if not len(plan.top_gaps):
+        return "no shortages in the horizon"
+    top = plan.top_gaps.iloc[0]
+    first = top["first_short_bucket_firm"] or top["first_short_bucket_proposed"]
+    after = float(top["value_at_risk_window_proposed"])
+    text = f"first shortage: {top['family']} from {first} ({float(top['value_at_risk_window_firm']):,.0f} at risk"
+    return text + (f", {after:,.0f} still after the proposal)" if after else ", covered by the proposal)")
 
 
 def refresh_from_erp(book: xw.Book) -> str:
     """Load the ERP source named in Settings, plan with the live Forecast grid, write the owned tables."""
     settings = live_reader.read_settings(book)
     snapshot = load_snapshot(erp_source(book, settings.get("source", "")))
-    plan, notes = _plan_for(book, snapshot, settings)
-    return "Refreshed. " + _publish(book, plan, snapshot) + "".join(f"\nNote: {n}." for n in notes)
+    plan, inputs, notes = _plan_for(book, snapshot, settings)
+    notes += list(plan.notes)
+    return "Refreshed. " + _publish(book, plan, snapshot, inputs) + "".join(f"\nNote: {n}." for n in notes)
 
 
 def recompute_plan(book: xw.Book) -> str:
@@ -163,8 +165,9 @@ def recompute_plan(book: xw.Book) -> str:
         snapshot = load_snapshot(erp_source(book, source))
         if not same_time(settings.get("erp_as_of", ""), snapshot.as_of):
             notes.append("the last refresh's ERP data was not kept, so the current ERP data was used")
-    plan, grid_notes = _plan_for(book, snapshot, settings)
-    return "Recomputed. " + _publish(book, plan, snapshot) + "".join(f"\nNote: {n}." for n in notes + grid_notes)
+    plan, inputs, grid_notes = _plan_for(book, snapshot, settings)
+    notes += grid_notes + list(plan.notes)
+    return "Recomputed. " + _publish(book, plan, snapshot, inputs) + "".join(f"\nNote: {n}." for n in notes)
 
 
 FORECAST_FOLDER = "forecasts"
@@ -216,18 +219,14 @@ def publish_plan(book: xw.Book) -> str:
 def new_scenario(book: xw.Book) -> str:
     """Compute the what-ifs typed into the Scenarios input table side by side with the base plan."""
     plan, snapshot, _settings = _current(book)
-    forecast = live_reader.read_forecast(book)
-    inputs = live_reader.read_table(book, SCENARIO_INPUTS)
-    capacity_input = live_reader.read_table(book, CAPACITY_INPUT)
-    scenarios = scenarios_from_table(inputs)
-    capacity = available_capacity(snapshot.work_centers, capacity_input)
-    results = run_scenarios(snapshot, in_horizon(forecast, plan.horizon), capacity, scenarios, plan.horizon)
-    tables = planning_tables(results, snapshot, capacity_input, inputs)
+    inputs = live_reader.read_inputs(book, plan.horizon)
+    tables = supply_planning(plan, snapshot, inputs)
     writer = LiveTableWriter(book)
     for spec in PLANNING_TABLES:
         writer.write_table(spec, tables[spec.name])
     writer.commit()
     _recalculate(book.app)
+    scenarios = scenarios_from_table(inputs.scenarios) if inputs.scenarios is not None else []
     names = ", ".join(s.name for s in scenarios) or "none (add rows to the scenario inputs table)"
     return f"Scenarios computed side by side with the base plan: {names}."
 

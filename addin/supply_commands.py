@@ -15,10 +15,10 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from sop_functions.capacity import available_capacity, capacity_load, overloads, planned_production
-from sop_functions.materials import material_check, material_shortages
+from sop_functions.capacity import overloads
+from sop_functions.materials import material_shortages
 from sop_functions.scenarios import Change, Scenario, compare, compare_capacity, run_scenarios, scenarios_from_table
-from sop_functions.supply_lp import Costs, solve_supply_plan
+from sop_functions.supply_lp import Costs
 
 Workbook = Annotated[Path | None, typer.Option("--workbook", "-w", help="The S&OP workbook (forecast, capacity).")]
 Source = Annotated[str, typer.Option("--source", "-s", help="An ERP export folder.")]
@@ -44,16 +44,13 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def _inputs(source: str, workbook: Path | None, months: int) -> tuple[Any, Any, pd.DataFrame, pd.DataFrame]:
+def _inputs(source: str, workbook: Path | None, months: int) -> tuple[Any, Any, Any]:
     from addin import pipeline
     from sop_functions.buckets import Horizon
-    from workbooks.planning_tables import read_capacity_input
 
     snapshot = pipeline.load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    forecast = pipeline.in_horizon(pipeline.forecast_for(source, workbook), horizon)
-    user = read_capacity_input(workbook) if workbook is not None else None
-    return snapshot, horizon, forecast, available_capacity(snapshot.work_centers, user)
+    return snapshot, horizon, pipeline.inputs_for(source, workbook, horizon)
 
 
 def register(app: typer.Typer) -> None:
@@ -65,47 +62,46 @@ def register(app: typer.Typer) -> None:
         source: Source,
         workbook: Workbook = None,
         months: Months = 18,
-        level: Annotated[str, typer.Option("--level", help="LP level: sku or family.")] = "sku",
         overtime: Overtime = 0.0,
         as_json: AsJson = False,
     ) -> None:
-        """Rough-cut capacity, material check and the constrained supply plan (what stays unmet and why)."""
+        """Rough-cut capacity after the proposed supply, components that go short, and what stays short and why."""
 
         def run() -> None:
+            from sop_functions.capacity import available_capacity
             from sop_functions.plan import build_plan
 
             with step("planning and checking capacity"):
-                snapshot, horizon, forecast, cap = _inputs(source, workbook, months)
-                plan = build_plan(snapshot, forecast, horizon)
-                production = planned_production(plan.sku_plan, snapshot.routings)
-                load = capacity_load(production, snapshot.routings, cap, horizon.buckets, horizon.months_per_bucket)
-                check = material_check(
-                    plan.sku_plan, production, snapshot.bom, snapshot.items, horizon, snapshot.as_of_date
+                snapshot, horizon, inputs = _inputs(source, workbook, months)
+                cap = available_capacity(snapshot.work_centers, inputs.capacity)
+                plan = build_plan(
+                    snapshot,
+                    inputs.forecast,
+                    horizon,
+                    agreed=inputs.agreed,
+                    capacity=cap,
+                    costs=Costs(overtime_share=overtime),
                 )
-                short = material_shortages(check, snapshot.bom)
-                if level not in ("sku", "family"):
-                    raise ValueError("--level must be sku or family")
-                lp = solve_supply_plan(
-                    plan.sku_plan,
-                    snapshot.items,
-                    snapshot.routings,
-                    cap,
-                    Costs(overtime_share=overtime),
-                    level="sku" if level == "sku" else "family",
-                )
-            over = overloads(load)
+                short = material_shortages(plan, snapshot)
+            over = overloads(plan.capacity_load)
+            still = plan.sku_plan[plan.sku_plan["why_short"] != ""]
+            unmet = still[["sku", "family", "bucket", "shortage_units_proposed", "why_short"]].astype({"bucket": str})
             if as_json:
                 out = {
+                    "supply_method": plan.supply_method,
                     "overloads": _records(over),
                     "material_shortages": _records(short),
-                    "unmet": _records(lp.unmet),
-                    "objective": lp.objective,
+                    "unmet": _records(unmet),
+                    "notes": list(plan.notes),
                 }
                 sys.stdout.write(json.dumps(out, indent=2) + "\n")
                 return
-            console.print(_table(over.assign(overload_pct=over["overload_pct"] * 100), "Overloaded work centers (%)"))
-            console.print(_table(short, "Components short (within lead time first)"))
-            console.print(_table(lp.unmet, f"Constrained plan: unmet demand and why (solved in {lp.seconds:.2f}s)"))
+            console.print(_table(over, "Work centers loaded above 100 % (proposed layer)"))
+            console.print(_table(short, "Components that go short (within lead time first)"))
+            method = "capacity-constrained LP" if plan.supply_method == "lp" else "netting, infinite capacity"
+            console.print(_table(unmet, f"Still short after the proposal ({method}) and why"))
+            for note in plan.notes:
+                console.print(f"[yellow]note:[/] {note}")
 
         guarded(run)
 
@@ -128,20 +124,24 @@ def register(app: typer.Typer) -> None:
             changes = [_change("demand", d) for d in demand or []]
             changes += [_change("capacity", c) for c in capacity_change or []]
             changes += [Change("lost_supplier", s, 0.0) for s in lost_supplier or []]
+            from sop_functions.capacity import available_capacity
+
             with step("computing scenarios"):
-                snapshot, horizon, forecast, cap = _inputs(source, workbook, months)
+                snapshot, horizon, inputs = _inputs(source, workbook, months)
+                cap = available_capacity(snapshot.work_centers, inputs.capacity)
                 defined = scenarios_from_table(read_scenario_inputs(workbook)) if workbook is not None else []
                 if changes:
                     defined.append(Scenario(name, tuple(changes)))
-                results = run_scenarios(snapshot, forecast, cap, defined, horizon)
+                results = run_scenarios(snapshot, inputs.forecast, cap, defined, horizon, agreed=inputs.agreed)
             table, peaks = compare(results), compare_capacity(results)
             if as_json:
                 sys.stdout.write(json.dumps({"scenarios": _records(table), "capacity": _records(peaks)}, indent=2))
                 sys.stdout.write("\n")
                 return
-            totals = table.groupby("scenario", sort=False)[["revenue", "gross_margin", "gap_value"]].sum()
-            console.print(_table(totals.reset_index(), "Scenarios: horizon totals"))
-            console.print(_table(peaks.sort_values("peak_overload_pct", ascending=False), "Peak overload %"))
+            sums = ["revenue", "gross_margin", "value_at_risk_window_proposed", "inventory_value_end"]
+            totals = table.groupby("scenario", sort=False)[sums].sum()
+            console.print(_table(totals.reset_index(), "Scenarios (Base = the plan, proposed layer): horizon totals"))
+            console.print(_table(peaks.sort_values("peak_load_pct", ascending=False), "Peak load % (proposed)"))
 
         guarded(run)
 

@@ -22,6 +22,7 @@ Declared with :mod:`addin.udf_spec`: xlwings' classic ``xw.func/arg/ret`` (on Wi
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -59,63 +60,116 @@ def _answer(compute: Callable[[], Any]) -> Any:
     return value
 
 
-def _measure(measure: str, family: Any, month: Any, stamp: Any) -> Any:
-    return _answer(lambda: CACHE.get(stamp).value(measure, family, month))
+LAYER_DOC = '"proposed" (default: with the planned supply) or "firm" (what the ERP already has)'
+
+
+_STAMP_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\|")
+
+
+def _layer_and_stamp(layer: Any, stamp: Any) -> tuple[Any, Any]:
+    """A workbook written before the layer argument existed passes its pinned stamp where ``layer`` is now
+    (``=SOPXL.SOP_GAP("Bikes","2027-03",,Settings!B7)``): a refresh stamp there is the stamp, not a layer."""
+    if isinstance(layer, str) and _STAMP_LIKE.search(layer):
+        return None, layer
+    return layer, stamp
+
+
+def _measure(measure: str, family: Any, month: Any, stamp: Any, layer: Any = None) -> Any:
+    layer, stamp = _layer_and_stamp(layer, stamp)
+
+    def lookup() -> Any:
+        index = CACHE.get(stamp)
+        name = measure if layer is None else index.layered(measure, layer)
+        return index.value(name, family, month)
+
+    return _answer(lookup)
 
 
 @udf.func(category=CATEGORY)
 @udf.arg("family", RAW, doc=FAMILY_DOC)
 @udf.arg("month", RAW, doc=MONTH_DOC)
-@udf.arg("unit", RAW, doc='"units" (default) or "value" (money: shortage at price, surplus at cost)')
+@udf.arg("unit", RAW, doc='"units" (default) or "value" (money: value at risk, or cash tied up in excess)')
+@udf.arg("layer", RAW, doc=LAYER_DOC)
 @udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
 @udf.ret(RAW)
-def SOP_GAP(family: Any, month: Any, unit: Any = "units", stamp: Any = "") -> Any:
-    """Projected gap of a family or SKU at the end of a month: negative = short, positive = surplus."""
+def SOP_GAP(family: Any, month: Any, unit: Any = "units", layer: Any = None, stamp: Any = "") -> Any:
+    """Gap of a family or SKU at the end of a month that never hides a shortage: minus the shortage if
+    any of its SKUs is short (units, or value at risk), else plus the excess (units, or cash tied up)."""
     if unit is None or unit == "units":
-        return _measure("gap_units", family, month, stamp)
+        return _measure("gap", family, month, stamp, layer)
     if isinstance(unit, str) and unit.strip().lower() in ("value", "money"):
-        return _measure("gap_value", family, month, stamp)
+        return _measure("gap_value", family, month, stamp, layer)
     return f"#SOP! unit must be 'units' or 'value', got {unit!r}"[:MAX_TEXT]
 
 
 @udf.func(category=CATEGORY)
 @udf.arg("family", RAW, doc=FAMILY_DOC)
 @udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("unit", RAW, doc='"units" (default) or "value" (value at risk: shortage x unit price)')
+@udf.arg("layer", RAW, doc=LAYER_DOC)
 @udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
 @udf.ret(RAW)
-def SOP_DEMAND(family: Any, month: Any, stamp: Any = "") -> Any:
-    """Demand in a month: the forecast, or the open orders where they exceed it (units)."""
-    return _measure("demand", family, month, stamp)
+def SOP_SHORTAGE(family: Any, month: Any, unit: Any = "units", layer: Any = None, stamp: Any = "") -> Any:
+    """Shortage at the end of a month: demand to date not covered, summed over the SKUs (never netted)."""
+    if unit is None or unit == "units":
+        return _measure("shortage", family, month, stamp, layer)
+    if isinstance(unit, str) and unit.strip().lower() in ("value", "money"):
+        return _measure("value_at_risk", family, month, stamp, layer)
+    return f"#SOP! unit must be 'units' or 'value', got {unit!r}"[:MAX_TEXT]
+
+
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("layer", RAW, doc=LAYER_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
+def SOP_FIRST_SHORT(family: Any, layer: Any = None, stamp: Any = "") -> Any:
+    """The first month a family or SKU goes short (YYYY-MM, PAST_DUE if already), or "none"."""
+    return _answer(lambda: CACHE.get(stamp).first_short(family, layer))
 
 
 @udf.func(category=CATEGORY)
 @udf.arg("family", RAW, doc=FAMILY_DOC)
 @udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("layer", RAW, doc=LAYER_DOC)
 @udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
 @udf.ret(RAW)
-def SOP_SUPPLY(family: Any, month: Any, stamp: Any = "") -> Any:
-    """Supply due in a month: open purchase receipts plus production orders (units)."""
-    return _measure("supply", family, month, stamp)
+def SOP_DEMAND(family: Any, month: Any, layer: Any = None, stamp: Any = "") -> Any:
+    """Demand in a month: forecast consumed by open orders, plus parents' needs for a component (units)."""
+    return _measure("demand", family, month, stamp, layer)
 
 
 @udf.func(category=CATEGORY)
 @udf.arg("family", RAW, doc=FAMILY_DOC)
 @udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("layer", RAW, doc=LAYER_DOC)
 @udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
 @udf.ret(RAW)
-def SOP_INVENTORY(family: Any, month: Any, stamp: Any = "") -> Any:
-    """Projected inventory at the end of a month (units; negative = backlog)."""
-    return _measure("projected_inventory", family, month, stamp)
+def SOP_SUPPLY(family: Any, month: Any, layer: Any = None, stamp: Any = "") -> Any:
+    """Supply due in a month: receipts and production orders (firm), plus the planned supply (proposed)."""
+    return _measure("supply", family, month, stamp, layer)
 
 
 @udf.func(category=CATEGORY)
 @udf.arg("family", RAW, doc=FAMILY_DOC)
 @udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("layer", RAW, doc=LAYER_DOC)
 @udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
 @udf.ret(RAW)
-def SOP_COVER(family: Any, month: Any, stamp: Any = "") -> Any:
-    """Months of cover at the end of a month: projected inventory / average demand of the next 3 months."""
-    return _measure("cover_months", family, month, stamp)
+def SOP_INVENTORY(family: Any, month: Any, layer: Any = None, stamp: Any = "") -> Any:
+    """Projected stock at the end of a month (units; a family: its SKUs' stock, shortages apart)."""
+    return _measure("inventory", family, month, stamp, layer)
+
+
+@udf.func(category=CATEGORY)
+@udf.arg("family", RAW, doc=FAMILY_DOC)
+@udf.arg("month", RAW, doc=MONTH_DOC)
+@udf.arg("layer", RAW, doc=LAYER_DOC)
+@udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
+@udf.ret(RAW)
+def SOP_COVER(family: Any, month: Any, layer: Any = None, stamp: Any = "") -> Any:
+    """Months of cover at the end of a month: stock / average demand of the next 3 months."""
+    return _measure("cover", family, month, stamp, layer)
 
 
 @udf.func(category=CATEGORY)
@@ -131,9 +185,7 @@ def SOP_FORECAST(family: Any, month: Any, stamp: Any = "") -> Any:
 @udf.func(category=CATEGORY)
 @udf.arg("family", RAW, doc=FAMILY_DOC)
 @udf.arg("month", RAW, doc=MONTH_DOC)
-@udf.arg(
-    "measure", RAW, doc="demand, forecast, orders, supply, receipts, production, inventory, cover, gap, gap_value, ..."
-)
+@udf.arg("measure", RAW, doc="demand, supply, inventory, shortage, value_at_risk, excess, cover, gap, ... (+ _firm)")
 @udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
 @udf.ret(RAW)
 def SOP_VALUE(family: Any, month: Any, measure: Any = "gap", stamp: Any = "") -> Any:
@@ -145,11 +197,12 @@ def SOP_VALUE(family: Any, month: Any, measure: Any = "gap", stamp: Any = "") ->
 @udf.arg("work_center", RAW, doc="Work center code or name (e.g. WC01)")
 @udf.arg("month", RAW, doc=MONTH_DOC)
 @udf.arg("measure", RAW, doc='"load" (default: hours needed / hours available), "hours" or "capacity"')
+@udf.arg("layer", RAW, doc=LAYER_DOC)
 @udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
 @udf.ret(RAW)
-def SOP_CAPACITY_LOAD(work_center: Any, month: Any, measure: Any = "load", stamp: Any = "") -> Any:
-    """Capacity load of a work center in a month: demand x routing hours per unit / hours per month."""
-    return _answer(lambda: CACHE.get(stamp).capacity_load(work_center, month, measure or "load"))
+def SOP_CAPACITY_LOAD(work_center: Any, month: Any, measure: Any = "load", layer: Any = None, stamp: Any = "") -> Any:
+    """Capacity load of a work center in a month: production (and planned production) x routing hours / hours."""
+    return _answer(lambda: CACHE.get(stamp).capacity_load(work_center, month, measure or "load", layer))
 
 
 @udf.func(category=CATEGORY)
@@ -213,17 +266,19 @@ def SOP_EXPLAIN(family: Any, month: Any, stamp: Any = "") -> Any:
 
 
 @udf.func(category=CATEGORY)
-@udf.arg("measure", RAW, doc="gap (default), gap_value, demand, supply, inventory, cover, forecast, ...")
+@udf.arg("measure", RAW, doc="shortage (default), value_at_risk, demand, supply, inventory, cover, gap, ...")
 @udf.arg("by", RAW, doc='"family" (default) or "sku"')
 @udf.arg("stamp", RAW, vba=STAMP_VBA, doc=STAMP_DOC)
 @udf.ret(index=True, header=True)
-def SOP_PLAN(measure: Any = "gap", by: Any = "family", stamp: Any = "") -> Any:
+def SOP_PLAN(measure: Any = "shortage", by: Any = "family", stamp: Any = "") -> Any:
     """Spills a whole family (or SKU) x month grid of one measure: one formula instead of hundreds."""
-    return _answer(lambda: CACHE.get(stamp).grid(measure or "gap", by or "family"))
+    return _answer(lambda: CACHE.get(stamp).grid(measure or "shortage", by or "family"))
 
 
 UDFS = (
     SOP_GAP,
+    SOP_SHORTAGE,
+    SOP_FIRST_SHORT,
     SOP_DEMAND,
     SOP_SUPPLY,
     SOP_INVENTORY,

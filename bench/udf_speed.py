@@ -54,13 +54,13 @@ def main() -> dict[str, float]:
     months = list(index.buckets[1:])
     cells = [(families[i % len(families)], months[i % len(months)]) for i in range(CELLS)]
     frame = plan.family_plan.assign(bucket=plan.family_plan["bucket"].astype(str)).set_index(["family", "bucket"])
-    gap = frame["gap_units"]
+    gap = frame["gap_units_proposed"]
 
     with excel_engine():
 
         def through_xlwings() -> None:
             for family, month in cells:
-                call_udf(udfs.SOP_GAP, family, month, MISSING, STAMP)
+                call_udf(udfs.SOP_GAP, family, month, MISSING, MISSING, STAMP)
 
         def bare() -> None:
             value = index.value
@@ -75,7 +75,7 @@ def main() -> dict[str, float]:
 
         def naive_loc() -> None:
             for family, month in cells[:360]:
-                frame.loc[(family, month), "gap_units"]
+                frame.loc[(family, month), "gap_units_proposed"]
 
         results = {
             "sop_gap_xlwings_us": best_time(through_xlwings) / CELLS * 1e6,

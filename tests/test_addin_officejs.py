@@ -132,17 +132,17 @@ def test_refresh_writes_the_plan_into_owned_tables_only(server: Server, client: 
     fields = [c.field for c in layout.PLAN.columns]
     assert len(plan) == len(expected)
     assert [r[fields.index("bucket")] for r in plan] == expected["bucket"].astype(str).tolist()  # text, not dates
-    gaps = [r[fields.index("gap_units")] for r in plan]
-    assert gaps == pytest.approx(expected["gap_units"].tolist())
+    short = [r[fields.index("shortage_units_proposed")] for r in plan]
+    assert short == pytest.approx(expected["shortage_units_proposed"].tolist())
     # Every write lands in an owned table (as resized) or its stamp cell; no user-owned range is touched.
-    owned = {spec.name for spec in layout.OWNED_TABLES}
+    owned = {spec.name for spec in (*layout.OWNED_TABLES, *layout.PLANNING_TABLES)} | {layout.SOP_GRID_TABLE}
     table_box = client.table_box
     for write in client.writes:
         inside = [n for n in owned if client.table(n)[0]["name"] == write.sheet and overlaps(write.box, table_box(n))]
         stamp = any(
             spec.stamp_cell and spec.sheet == write.sheet and _cell_box(spec.stamp_cell) == write.box
-            for spec in layout.OWNED_TABLES
-        )
+            for spec in (*layout.OWNED_TABLES, *layout.PLANNING_TABLES)
+        ) or (write.sheet == layout.SOP_GRID_SHEET and write.box == _cell_box("A2"))
         assert inside or stamp, write
         for name, box in user_boxes.items():
             assert not (client.table(name)[0]["name"] == write.sheet and overlaps(write.box, box)), (name, write)
@@ -164,15 +164,18 @@ def _cell_box(cell: str) -> tuple[int, int, int, int]:
 def test_sop_functions_answer_from_the_plan_the_workbook_shows(server: Server, client: ClientWorkbook) -> None:
     _refresh(server, client)
     fields = [c.field for c in layout.PLAN.columns]
-    row = next(r for r in client.table_rows(layout.PLAN.name) if r[fields.index("gap_units")] not in (None, 0))
+    short = fields.index("shortage_units_proposed")
+    row = next(r for r in client.table_rows(layout.PLAN.name) if r[short] not in (None, 0))
     family, month = row[fields.index("family")], row[fields.index("bucket")]
-    assert server.function("SOP_GAP", family, month) == [[pytest.approx(row[fields.index("gap_units")])]]
-    assert server.function("SOP_DEMAND", family, month) == [[pytest.approx(row[fields.index("demand")])]]
+    assert server.function("SOP_GAP", family, month) == [[pytest.approx(-row[short])]]  # short: minus the shortage
+    assert server.function("SOP_DEMAND", family, month) == [[pytest.approx(row[fields.index("demand_proposed")])]]
     # Pinned to this workbook's refresh by its Settings stamp, and refused for a stamp no plan has.
     stamp = _settings(client)["refreshed_at"]
     assert client.sheet("Settings")["values"][6][:2] == ["refreshed_at", stamp]  # Settings!B7, as docs/excel.md says
-    assert server.function("SOP_GAP", family, month, None, stamp) == [[pytest.approx(row[fields.index("gap_units")])]]
-    unknown = server.function("SOP_GAP", family, month, None, "1999-01-01 00:00:00+00:00")
+    assert server.function("SOP_GAP", family, month, None, None, stamp) == [[pytest.approx(-row[short])]]
+    # a workbook pinned before the layer argument existed passes the stamp fourth: still honoured
+    assert server.function("SOP_GAP", family, month, None, stamp) == [[pytest.approx(-row[short])]]
+    unknown = server.function("SOP_GAP", family, month, None, None, "1999-01-01 00:00:00+00:00")
     assert unknown[0][0].startswith("#SOP!"), unknown
     # Bad arguments: a short error text in the cell, never a traceback.
     typo = server.function("SOP_GAP", family + "x", month)
@@ -180,7 +183,7 @@ def test_sop_functions_answer_from_the_plan_the_workbook_shows(server: Server, c
     outside = server.function("SOP_GAP", family, "2040-01")
     assert outside[0][0].startswith(("#SOP!", "#N/A")), outside
     # One spilling formula for the whole family x month grid.
-    grid = server.function("SOP_PLAN", "gap")
+    grid = server.function("SOP_PLAN", "shortage")
     assert grid[0][1:] == list(dict.fromkeys(r[fields.index("bucket")] for r in client.table_rows(layout.PLAN.name)))
     assert {r[0] for r in grid[1:]} == {r[fields.index("family")] for r in client.table_rows(layout.PLAN.name)}
 
@@ -227,8 +230,9 @@ def test_recompute_after_a_forecast_edit_reaches_tables_and_functions(server: Se
     fields = [c.field for c in layout.PLAN.columns]
     family, bucket = fields.index("family"), fields.index("bucket")
     shown = next(x for x in client.table_rows(layout.PLAN.name) if x[family] == "Bikes" and x[bucket] == month)
-    assert shown[fields.index("demand")] >= 5000 > before
-    assert server.function("SOP_DEMAND", "Bikes", month) == [[pytest.approx(shown[fields.index("demand")])]]
+    demand = fields.index("demand_proposed")
+    assert shown[demand] >= 5000 > before
+    assert server.function("SOP_DEMAND", "Bikes", month) == [[pytest.approx(shown[demand])]]
     assert client.table_rows(layout.FORECAST_TABLE)[r][header.index(month)] == 5000.0  # the typed number stays
 
 
@@ -272,9 +276,9 @@ def test_served_metadata_matches_the_classic_declarations(server: Server) -> Non
     assert {f["name"] for f in functions} == {u.__name__ for u in udfs.UDFS}
     by_name = {f["name"]: f for f in functions}
     assert by_name["SOP_GAP"]["description"] == udfs.SOP_GAP.__doc__
-    assert [p["name"] for p in by_name["SOP_GAP"]["parameters"]] == ["family", "month", "unit", "stamp"]
+    assert [p["name"] for p in by_name["SOP_GAP"]["parameters"]] == ["family", "month", "unit", "layer", "stamp"]
     assert by_name["SOP_GAP"]["parameters"][0]["description"] == udfs.FAMILY_DOC
-    assert [p.get("optional", False) for p in by_name["SOP_GAP"]["parameters"]] == [False, False, True, True]
+    assert [p.get("optional", False) for p in by_name["SOP_GAP"]["parameters"]] == [False, False, True, True, True]
     scripts = requests.get(f"{server.url}/xlwings/custom-scripts-meta", timeout=30).json()
     assert {s["function_name"]: s["name"] for s in scripts} == {f"sop_{t}": a.label for t, a in ribbon.ACTIONS.items()}
     pane = _Buttons()

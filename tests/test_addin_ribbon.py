@@ -61,11 +61,14 @@ def test_refresh_writes_owned_tables_only_with_excel_quiet(book: xw.Book, demo: 
     assert list(plan.columns) == list(layout.PLAN.headers)
     assert len(plan) == len(demo.plan.family_plan)
     expected = demo.plan.family_plan
-    assert plan["Gap units"].tolist() == pytest.approx(expected["gap_units"].tolist())
+    column = "Shortage units (proposed)"
+    assert plan[column].tolist() == pytest.approx(expected["shortage_units_proposed"].tolist())
     assert plan["Bucket"].tolist() == expected["bucket"].astype(str).tolist()  # text, never dates
     assert _forecast_cells(book) == forecast_before  # user-owned: untouched
     assert app.writes and all(not w.screen_updating and w.calculation == "manual" for w in app.writes)
-    assert {w.sheet for w in app.writes} <= {s.sheet for s in layout.OWNED_TABLES}
+    owned = {s.sheet for s in (*layout.OWNED_TABLES, *layout.PLANNING_TABLES)} | {layout.SOP_GRID_SHEET}
+    assert {w.sheet for w in app.writes} <= owned
+    assert layout.SOP_GRID_SHEET in {w.sheet for w in app.writes}  # the family S&OP grid is refreshed too
     assert app.screen_updating is True and app.calculation == "automatic" and app.enable_events is True
     assert app.calculations == ["full"]
     assert app.status_bar is False
@@ -85,11 +88,11 @@ def test_recompute_after_a_forecast_edit_updates_tables_and_udfs(book: xw.Book, 
     assert message.startswith("Recomputed."), message
     plan = _table_frame(book, layout.PLAN)
     bikes = plan[(plan["Family"] == "Bikes") & (plan["Bucket"] == "2026-12")].iloc[0]
-    assert bikes["Demand"] >= 5000
+    assert bikes["Demand (proposed)"] >= 5000
     settings = dict(book.sheets["Settings"].tables["tblSettings"].data_body_range.value)
     stamp = f"{book.fullname}|{settings['refreshed_at']}"
     udf_process = PlanCache(PlanStore(tmp_path / "plans"))  # another process: only the store is shared
-    assert udf_process.get(stamp).value("demand", "Bikes", "2026-12") == pytest.approx(bikes["Demand"])
+    assert udf_process.get(stamp).value("demand", "Bikes", "2026-12") == pytest.approx(bikes["Demand (proposed)"])
     assert cell.value == 5000  # the planner's number stays
 
 
@@ -178,9 +181,9 @@ def test_writer_refuses_user_owned_tables_and_growth_into_others() -> None:
     with pytest.raises(ValueError, match="user-owned"):
         LiveTableWriter(wb).write_table(forecast, pd.DataFrame({"family": [], "2026-11": []}))
     spec = layout.FAMILY_TOTALS
-    add_table(wb, spec.sheet, spec.name, spec.anchor, [list(spec.headers), ["Bikes", 1, 2, 3]])
-    add_table(wb, spec.sheet, "tblMine", "H8", [["Mine"], ["keep"]])
-    frame = pd.DataFrame({"family": ["A", "B", "C", "D", "E"], "demand": 1.0, "supply": 2.0, "gap_value": 3.0})
+    add_table(wb, spec.sheet, spec.name, spec.anchor, [list(spec.headers), ["Bikes", 1, 2, 3, 4, 5]])
+    add_table(wb, spec.sheet, "tblMine", "N8", [["Mine"], ["keep"]])
+    frame = pd.DataFrame({c.field: [1.0] * 5 for c in spec.columns}).assign(family=["A", "B", "C", "D", "E"])
     wb.app.impl.writes.clear()
     writer = LiveTableWriter(wb)
     writer.write_table(spec, frame)
@@ -192,7 +195,7 @@ def test_writer_refuses_user_owned_tables_and_growth_into_others() -> None:
 def test_writer_shrinks_tables_and_writes_text_as_text() -> None:
     wb = new_book()
     spec = layout.FAMILY_TOTALS
-    add_table(wb, spec.sheet, spec.name, spec.anchor, [list(spec.headers), *[["x", 1, 1, 1]] * 5])
+    add_table(wb, spec.sheet, spec.name, spec.anchor, [list(spec.headers), *[["x", 1, 1, 1, 1, 1]] * 5])
     sheet = _sheet(wb, spec.sheet)
     writer = LiveTableWriter(wb)
     writer.write_table(
@@ -200,16 +203,21 @@ def test_writer_shrinks_tables_and_writes_text_as_text() -> None:
         pd.DataFrame(
             {
                 "family": ["=cmd|' /C calc'!A0", "2026-11"],
-                "demand": [1.0, None],
-                "supply": [float("inf"), 2.0],
-                "gap_value": [3, 4],
+                "demand_proposed": [1.0, None],
+                "supply_firm": [float("inf"), 2.0],
+                "supply_proposed": [3, 4],
+                "worst_value_at_risk_proposed": [5, 6],
+                "cash_tied_up_end": [7, 8],
             }
         ),
     )
     report = writer.commit()
-    assert report.ranges == {spec.name: "Summary!H4:K6"}
-    assert sheet.values("H5:K6") == [["=cmd|' /C calc'!A0", 1.0, None, 3.0], ["2026-11", None, 2.0, 4.0]]
-    assert sheet.values("H7:K9") == [[None] * 4] * 3
+    assert report.ranges == {spec.name: "Summary!N4:S6"}
+    assert sheet.values("N5:S6") == [
+        ["=cmd|' /C calc'!A0", 1.0, None, 3.0, 5.0, 7.0],
+        ["2026-11", None, 2.0, 4.0, 6.0, 8.0],
+    ]
+    assert sheet.values("N7:S9") == [[None] * 6] * 3
     assert cell_value("=1+1", "text") == "'=1+1"  # Excel's text prefix: stored as text, never a formula
 
 

@@ -67,21 +67,38 @@ def test_every_udf_has_real_xlfunc_options(udfs: ModuleType) -> None:
 
 def test_single_cell_values_match_the_plan(udfs: ModuleType, demo: Demo) -> None:
     row = _family(demo, "Bikes", "2026-12")
-    assert call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, STAMP) == pytest.approx(row["gap_units"])
-    assert call_cell(udfs.SOP_GAP, "Bikes", "2026-12", "value", STAMP) == pytest.approx(row["gap_value"])
-    assert call_cell(udfs.SOP_DEMAND, "Bikes", "2026-12", STAMP) == pytest.approx(row["demand"])
-    assert call_cell(udfs.SOP_SUPPLY, "Bikes", "2026-12", STAMP) == pytest.approx(row["supply"])
-    assert call_cell(udfs.SOP_INVENTORY, "Bikes", "2026-12", STAMP) == pytest.approx(row["projected_inventory"])
-    assert call_cell(udfs.SOP_COVER, "Bikes", "2026-12", STAMP) == pytest.approx(row["cover_months"])
+    gap = call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, MISSING, STAMP)
+    assert gap == pytest.approx(row["gap_units_proposed"])
+    short = row["shortage_units_proposed"]
+    assert gap == pytest.approx(-short if short > 0 else row["excess_units_proposed"])  # never netted
+    firm = call_cell(udfs.SOP_GAP, "Bikes", "2026-12", "value", "firm", STAMP)
+    assert firm == pytest.approx(row["gap_value_firm"])
+    assert call_cell(udfs.SOP_SHORTAGE, "Bikes", "2026-12", "value", "firm", STAMP) == pytest.approx(
+        row["value_at_risk_firm"]
+    )
+    assert call_cell(udfs.SOP_DEMAND, "Bikes", "2026-12", MISSING, STAMP) == pytest.approx(row["demand_proposed"])
+    assert call_cell(udfs.SOP_SUPPLY, "Bikes", "2026-12", "firm", STAMP) == pytest.approx(row["supply_firm"])
+    assert call_cell(udfs.SOP_SUPPLY, "Bikes", "2026-12", MISSING, STAMP) == pytest.approx(row["supply_proposed"])
+    inventory = call_cell(udfs.SOP_INVENTORY, "Bikes", "2026-12", MISSING, STAMP)
+    assert inventory == pytest.approx(row["projected_inventory_proposed"])
+    assert call_cell(udfs.SOP_COVER, "Bikes", "2026-12", "firm", STAMP) == pytest.approx(row["cover_months_firm"])
     assert call_cell(udfs.SOP_FORECAST, "Bikes", "2026-12", STAMP) == pytest.approx(row["forecast"])
     assert call_cell(udfs.SOP_VALUE, "Bikes", "2026-12", "orders", STAMP) == pytest.approx(row["orders"])
+    assert call_cell(udfs.SOP_VALUE, "Bikes", "2026-12", "excess_firm", STAMP) == pytest.approx(
+        row["excess_units_firm"]
+    )
+    first = demo.plan.family_timing.set_index("family").loc["Bikes", "first_short_bucket_firm"] or "none"
+    assert call_cell(udfs.SOP_FIRST_SHORT, "Bikes", "firm", STAMP) == first
+    assert call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, "later", STAMP).startswith("#SOP! layer must be")
 
 
 def test_sku_and_date_arguments(udfs: ModuleType, demo: Demo) -> None:
     sku = demo.plan.sku_plan.iloc[2]
-    got = call_cell(udfs.SOP_DEMAND, sku["sku"], dt.datetime(2026, 12, 1), STAMP)  # a month header Excel made a date
-    assert got == pytest.approx(sku["demand"]) and str(sku["bucket"]) == "2026-12"
-    assert call_cell(udfs.SOP_GAP, "bikes", "2026-12", MISSING, STAMP) == call_cell(udfs.SOP_GAP, "Bikes", "2026-12")
+    # a month header Excel made a date
+    got = call_cell(udfs.SOP_DEMAND, sku["sku"], dt.datetime(2026, 12, 1), MISSING, STAMP)
+    assert got == pytest.approx(sku["demand_proposed"]) and str(sku["bucket"]) == "2026-12"
+    lower = call_cell(udfs.SOP_GAP, "bikes", "2026-12", MISSING, MISSING, STAMP)
+    assert lower == call_cell(udfs.SOP_GAP, "Bikes", "2026-12")
 
 
 @pytest.mark.parametrize(
@@ -96,7 +113,7 @@ def test_sku_and_date_arguments(udfs: ModuleType, demo: Demo) -> None:
     ],
 )
 def test_bad_arguments_are_short_texts(udfs: ModuleType, args: tuple[object, ...], expected: str) -> None:
-    assert call_cell(udfs.SOP_DEMAND, *args, STAMP) == expected
+    assert call_cell(udfs.SOP_DEMAND, *args, MISSING, STAMP) == expected
 
 
 def test_no_traceback_even_on_internal_errors(udfs: ModuleType) -> None:
@@ -109,7 +126,7 @@ def test_plan_spills_the_family_by_month_grid(udfs: ModuleType, demo: Demo) -> N
     families = sorted(demo.plan.family_plan["family"].unique())
     assert out[0] == ["Family", *demo.plan.horizon.labels]
     assert [r[0] for r in out[1:]] == families
-    assert out[1][2] == pytest.approx(_family(demo, families[0], "2026-11")["gap_units"])
+    assert out[1][2] == pytest.approx(_family(demo, families[0], "2026-11")["shortage_units_proposed"])
     skus = call_udf(udfs.SOP_PLAN, "demand", "sku", STAMP)
     assert skus[0][0] == "SKU" and len(skus) == 1 + demo.plan.sku_plan["sku"].nunique()
 
@@ -121,21 +138,25 @@ def test_explain_spills_the_records_behind_a_month(udfs: ModuleType, demo: Demo)
     kinds = {r[0] for r in out[1:]}
     assert kinds <= {"Sales order", "Purchase receipt", "Production order"}
     supply = sum(r[4] for r in out[1:] if r[0] != "Sales order")
-    assert supply == pytest.approx(row["supply"])
+    assert supply == pytest.approx(row["supply_firm"])  # the ERP's own records: the firm layer
     assert all(isinstance(r[3], dt.datetime) for r in out[1:])
     assert call_cell(udfs.SOP_EXPLAIN, "Bikes", "2031-01", STAMP).startswith("#SOP! month 2031-01")
 
 
 def test_capacity_load_accuracy_and_asof(udfs: ModuleType, demo: Demo) -> None:
-    load = call_cell(udfs.SOP_CAPACITY_LOAD, "WC01", "2026-12", MISSING, STAMP)
-    hours = call_cell(udfs.SOP_CAPACITY_LOAD, "Bike assembly", "2026-12", "hours", STAMP)
-    capacity = call_cell(udfs.SOP_CAPACITY_LOAD, "WC01", "2026-12", "capacity", STAMP)
-    routings = demo.snapshot.routings.merge(
-        demo.plan.sku_plan[demo.plan.sku_plan["bucket"].astype(str) == "2026-12"], on="sku"
-    )
-    expected = float((routings["demand"] * routings["hours_per_unit"])[routings["work_center"] == "WC01"].sum())
+    load = call_cell(udfs.SOP_CAPACITY_LOAD, "WC01", "2026-12", MISSING, MISSING, STAMP)
+    hours = call_cell(udfs.SOP_CAPACITY_LOAD, "Bike assembly", "2026-12", "hours", MISSING, STAMP)
+    firm = call_cell(udfs.SOP_CAPACITY_LOAD, "WC01", "2026-12", "hours", "firm", STAMP)
+    capacity = call_cell(udfs.SOP_CAPACITY_LOAD, "WC01", "2026-12", "capacity", MISSING, STAMP)
+    rows = demo.plan.sku_plan[demo.plan.sku_plan["bucket"].astype(str) == "2026-12"]
+    routings = demo.snapshot.routings.merge(rows, on="sku")
+    made = routings["production"] + routings["planned_production"]
+    expected = float((made * routings["hours_per_unit"])[routings["work_center"] == "WC01"].sum())
     assert hours == pytest.approx(expected) and load == pytest.approx(hours / capacity)
-    assert call_cell(udfs.SOP_CAPACITY_LOAD, "WC99", "2026-12", MISSING, STAMP).startswith("#SOP! unknown work center")
+    on_wc01 = routings["work_center"] == "WC01"
+    assert firm == pytest.approx(float((routings["production"] * routings["hours_per_unit"])[on_wc01].sum()))
+    unknown = call_cell(udfs.SOP_CAPACITY_LOAD, "WC99", "2026-12", MISSING, MISSING, STAMP)
+    assert unknown.startswith("#SOP! unknown work center")
     assert call_cell(udfs.SOP_ACCURACY, "Bikes", "2026-12", STAMP) == "#N/A forecast accuracy is not in this plan yet"
     assert call_cell(udfs.SOP_ASOF, MISSING, STAMP).startswith("ERP data as of ")
     assert call_cell(udfs.SOP_ASOF, "erp", STAMP) == demo.plan.as_of.replace(tzinfo=None)
@@ -144,9 +165,9 @@ def test_capacity_load_accuracy_and_asof(udfs: ModuleType, demo: Demo) -> None:
 
 def test_infinite_cover_is_a_word_not_a_number(udfs: ModuleType, demo: Demo) -> None:
     index = build_index(demo.plan, demo.snapshot)
-    index.by_family["cover_months"].rows["Bikes"][3] = math.inf
+    index.by_family["cover_months_proposed"].rows["Bikes"][3] = math.inf
     udfs.CACHE.get = lambda stamp: index
-    assert call_cell(udfs.SOP_COVER, "Bikes", demo.plan.horizon.labels[3], STAMP) == "no demand ahead"
+    assert call_cell(udfs.SOP_COVER, "Bikes", demo.plan.horizon.labels[3], MISSING, STAMP) == "no demand ahead"
 
 
 def test_a_new_stamp_loads_its_own_plan_and_old_stamps_keep_theirs(
@@ -154,16 +175,16 @@ def test_a_new_stamp_loads_its_own_plan_and_old_stamps_keep_theirs(
 ) -> None:
     """The staleness rule: results always come from the plan of the stamp the workbook shows."""
     doubled = demo.plan.family_plan.copy()
-    doubled["gap_units"] = doubled["gap_units"] * 2
+    doubled["gap_units_proposed"] = doubled["gap_units_proposed"] * 2
     other = type(demo.plan)(**{**demo.plan.__dict__, "family_plan": doubled})
     new_stamp = "/plans/SOP.xlsx|2026-11-26T09:00:00+01:00"
     PlanStore(tmp_path / "plans").save(PlanKey.parse(new_stamp), other, demo.snapshot)  # the ribbon's process
-    old = call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, STAMP)
-    new = call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, new_stamp)
-    assert new == pytest.approx(2 * old)
-    assert call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, STAMP) == old
+    old = call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, MISSING, STAMP)
+    new = call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, MISSING, new_stamp)
+    assert old != 0 and new == pytest.approx(2 * old)
+    assert call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, MISSING, STAMP) == old
     assert udfs.CACHE.loads == 2
-    unknown = call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, "/plans/SOP.xlsx|")
+    unknown = call_cell(udfs.SOP_GAP, "Bikes", "2026-12", MISSING, MISSING, "/plans/SOP.xlsx|")
     assert unknown == "#SOP! this workbook has not been refreshed yet: click Refresh from ERP"
 
 
@@ -174,7 +195,9 @@ def test_a_missing_plan_is_recomputed_from_the_saved_workbook_or_refused(demo: D
     stamp = dict(zip(settings["setting"], settings["value"], strict=True))["refreshed_at"]
     cache = PlanCache(PlanStore(tmp_path / "empty"))
     index = cache.get(f"{demo.workbook}|{stamp}")
-    assert index.value("gap", "Bikes", "2026-12") == pytest.approx(_family(demo, "Bikes", "2026-12")["gap_units"])
+    assert index.value("gap", "Bikes", "2026-12") == pytest.approx(
+        _family(demo, "Bikes", "2026-12")["gap_units_proposed"]
+    )
     with pytest.raises(ValueError, match="holds another plan"):
         cache.get(f"{demo.workbook}|2020-01-01T00:00:00+00:00")
 
@@ -206,8 +229,9 @@ def test_import_functions_generates_wrappers_with_the_hidden_stamp(udfs: ModuleT
     out = io.StringIO()
     xl_udfs.generate_vba_wrapper("addin.udfs", udfs, out, SimpleNamespace(Name="sopxl.xlam"))
     vba = out.getvalue()
-    assert "Function SOP_GAP(family, month, Optional unit)" in vba
+    assert "Function SOP_GAP(family, month, Optional unit, Optional layer)" in vba
     assert (
-        'SOP_GAP = XLPy.CallUDF("addin.udfs", "SOP_GAP", Array(family, month, unit, SopStamp()), ActiveWorkbook' in vba
+        'SOP_GAP = XLPy.CallUDF("addin.udfs", "SOP_GAP", Array(family, month, unit, layer, SopStamp()), '
+        "ActiveWorkbook" in vba
     )
     assert "Function SOP_PLAN(Optional measure, Optional by)" in vba

@@ -26,7 +26,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     result = runner.invoke(app, ["demo", "--source", "csv", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Top 10 gaps" in result.output
+    assert "Top 10 shortages" in result.output
     return out
 
 
@@ -38,7 +38,8 @@ def test_demo_builds_a_filled_workbook_whose_plan_matches_the_engine(demo_dir: P
     expected = plan.family_plan.astype({"bucket": str}).reset_index(drop=True)
     assert written["family"].tolist() == expected["family"].tolist()
     assert written["bucket"].tolist() == expected["bucket"].tolist()
-    for field in ("demand", "supply", "projected_inventory", "gap_units", "gap_value"):
+    fields = ("demand_proposed", "supply_proposed", "projected_inventory_proposed", "shortage_units_firm")
+    for field in (*fields, "shortage_units_proposed", "value_at_risk_proposed", "excess_units_proposed"):
         assert written[field].astype(float).round(6).tolist() == expected[field].round(6).tolist(), field
     forecast = read_forecast(book)
     assert forecast["qty"].sum() > 0  # the demo sales forecast went into the user-owned grid
@@ -48,12 +49,15 @@ def test_demo_prints_the_top_gaps_of_the_plan(demo_dir: Path) -> None:
     result = runner.invoke(app, ["plan", "--source", str(demo_dir / "erp-export"), "--json", "--top", "3"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
-    assert payload["sign_convention"].startswith("gap = surplus - shortage")
-    gaps = payload["gaps"]
-    assert [g["rank"] for g in gaps] == [1, 2, 3]
-    assert all(g["gap_value"] < 0 for g in gaps)
-    assert gaps == sorted(gaps, key=lambda g: g["gap_value"])
-    assert len({g["family"] for g in gaps}) == 3
+    assert payload["window_months"] == 6 and payload["supply_method"] == "lp"
+    top = payload["top"]
+    assert [g["rank"] for g in top] == [1, 2, 3]
+    assert all(g["firm"]["value_at_risk_window"] > 0 or g["proposed"]["value_at_risk_window"] > 0 for g in top)
+    keys = [(g["proposed"]["value_at_risk_window"], g["firm"]["value_at_risk_window"]) for g in top]
+    assert keys == sorted(keys, reverse=True)  # what stays short after the proposal first
+    assert len({g["family"] for g in top}) == 3
+    firsts = {f["family"]: f["firm"]["first_short_bucket"] for f in payload["families"]}
+    assert all(g["firm"]["first_short_bucket"] == firsts[g["family"]] for g in top)
 
 
 def test_plan_reads_the_forecast_typed_in_the_workbook(demo_dir: Path, tmp_path: Path) -> None:
@@ -72,9 +76,11 @@ def test_plan_reads_the_forecast_typed_in_the_workbook(demo_dir: Path, tmp_path:
     after = plan_from_source(str(export), workbook=edited).family_plan.set_index(["family", "bucket"])
     assert before.loc[("Helmets", month), "forecast"] != 123456
     assert after.loc[("Helmets", month), "forecast"] == pytest.approx(123456)
-    assert after.loc[("Helmets", month), "demand"] >= 123456
-    untouched = after.drop(index="Helmets", level="family")
-    pd.testing.assert_frame_equal(untouched, before.drop(index="Helmets", level="family"))
+    assert after.loc[("Helmets", month), "demand_proposed"] >= 123456
+    # other families' demand and firm layer are untouched (their proposal may move: they share capacity)
+    firm = [c for c in after.columns if c.endswith("_firm") or c in ("forecast", "orders", "independent_demand")]
+    untouched = after.drop(index="Helmets", level="family")[firm]
+    pd.testing.assert_frame_equal(untouched, before.drop(index="Helmets", level="family")[firm])
 
 
 def test_workbook_opens_in_calamine_with_stamps_on_every_owned_sheet(demo_dir: Path) -> None:
@@ -95,7 +101,8 @@ def test_libreoffice_reads_the_demo_plan(demo_dir: Path, tmp_path: Path) -> None
     plan = read_table(demo_dir / "SOP.xlsx", layout.PLAN)
     lo_rows = sheets["Plan"][4 : 4 + len(plan)]
     assert [r[0] for r in lo_rows] == plan["family"].tolist()
-    assert [round(float(r[7]), 3) for r in lo_rows] == plan["gap_units"].astype(float).round(3).tolist()
+    col = [c.field for c in layout.PLAN.columns].index("shortage_units_proposed")
+    assert [round(float(r[col]), 3) for r in lo_rows] == plan["shortage_units_proposed"].astype(float).round(3).tolist()
 
 
 def test_new_without_source_makes_an_empty_template(tmp_path: Path) -> None:

@@ -62,7 +62,8 @@ def test_refresh_rewrites_owned_tables_and_keeps_the_forecast_grid_byte_identica
     forecast_sheet = sheet_part_of(book, layout.FORECAST_TABLE)
     assert after[forecast_sheet] == before[forecast_sheet]
     pd.testing.assert_frame_equal(read_forecast(book), forecast_before)
-    owned_sheets = {sheet_part_of(book, spec.name) for spec in (*layout.OWNED_TABLES, *layout.PLANNING_TABLES)}
+    owned = [spec.name for spec in (*layout.OWNED_TABLES, *layout.PLANNING_TABLES)] + [layout.SOP_GRID_TABLE]
+    owned_sheets = {sheet_part_of(book, name) for name in owned}
     unchanged = {n for n in before if n in after and before[n] == after[n]}
     changed = set(before) - unchanged
     assert changed <= owned_sheets | {n for n in before if n.startswith("xl/tables/")} | {
@@ -72,7 +73,7 @@ def test_refresh_rewrites_owned_tables_and_keeps_the_forecast_grid_byte_identica
         "xl/calcChain.xml",
     }
     plan_after = read_table(book, layout.PLAN)
-    assert plan_after["projected_inventory"].sum() < plan_before["projected_inventory"].sum()
+    assert plan_after["projected_inventory_firm"].sum() < plan_before["projected_inventory_firm"].sum()
     for spec, frame in zip(layout.PLANNING_INPUTS, inputs_before, strict=True):  # user-owned inputs kept
         pd.testing.assert_frame_equal(read_table(book, spec), frame)
     assert not read_table(book, layout.FINANCE_TOTALS).equals(finance_before)  # supply planning refreshed too
@@ -147,7 +148,7 @@ def test_an_erp_without_capacity_still_builds_then_uses_the_hours_typed_in(tmp_p
     result = runner.invoke(app, ["new", str(book), "--source", str(export)])
     assert result.exit_code == 0, result.output
     load = read_table(book, layout.CAPACITY_LOAD)
-    assert load["load_hours"].sum() > 0 and load["available_hours"].isna().all()
+    assert load["load_hours_proposed"].sum() > 0 and load["available_hours"].isna().all()
 
     wb = openpyxl.load_workbook(book)  # the planner types the hours into the user-owned Capacity table
     sheet = wb[layout.CAPACITY_INPUT.sheet]
