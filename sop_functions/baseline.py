@@ -5,17 +5,18 @@ Steps (docs/forecasting.md has the why):
 1. monthly history per series up to the month before the as-of month; negative net months count as 0;
 2. classify each series: ``no_demand``, ``short`` (< ``min_history`` months), else smooth / erratic /
    intermittent / lumpy by ADI and CV²;
-3. clip outliers of the history (Hampel filter with a seasonal guard; IQR for intermittent series), flagged;
-4. choose a method per series by its error on a holdout (the last 12 months, 6 for series under two years):
-   seasonal naive / naive / mean for smooth and erratic series, AutoETS in addition where it pays (series
-   with two years of history in the top ``ets_share`` of volume), Croston / ADIDA / IMAPA / TSB for
-   intermittent and lumpy ones; short series get the mean, flagged;
-5. forecast the horizon with the chosen method; 80/95 % prediction intervals from the model where it has
-   them, else from the holdout errors; nothing below 0.
+3. clip outliers of the history: only isolated, obvious one-offs (Hampel filter at 5 robust sd that also
+   doubles or halves the local median, with a seasonal guard; IQR for intermittent series), flagged;
+4. smooth and erratic series: the mean of AutoETS and DOTM (sop_functions.combination), replaced by seasonal
+   naive or naive only where one beats it by more than 30 % on 3 rolling origins of the series' history;
+   intermittent and lumpy series: Croston / ADIDA / IMAPA / TSB, lowest RMSE on 3 rolling origins; short
+   series get the mean, flagged;
+5. 80/95 % prediction intervals: the calibrated envelope of the members' intervals, or from the rolling-origin
+   errors for the Croston family; nothing below 0.
 
-Cost: one ``StatsForecast.cross_validation`` and one ``forecast`` call per model group, whatever the number
-of series; all preparation is vectorised. Pass ``engine`` (a Dask ``Client``, a fugue engine or its name)
-to run those calls on a cluster through statsforecast's fugue backend. Pure: no I/O.
+Cost: one ``StatsForecast.forecast`` call per model group (plus one ``cross_validation`` for the Croston
+family), whatever the number of series; all preparation is vectorised. Pass ``engine`` (a Dask ``Client``,
+a fugue engine or its name) to run those calls on a cluster through statsforecast's fugue backend. Pure.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ CV2_CUTOFF = 0.49
 HAMPEL_HALF_WINDOW = 3
 """Hampel filter: a month is compared with the 7 months centred on it."""
 HAMPEL_K = 5.0
-"""...and is an outlier beyond 3.5 robust standard deviations (1.4826 x MAD of the series' residuals
+"""...and is an outlier beyond 5 robust standard deviations (1.4826 x MAD of the series' residuals
 around that rolling median) from it."""
 RATIO_K = 1.0
 """...and is also more than double (or less than half) that median: a planner's obvious one-off, not a bump
@@ -137,7 +137,9 @@ def clip_outliers(values: np.ndarray, intermittent: np.ndarray, season_length: i
     """The panel with outliers clipped, and a boolean mask of the clipped cells.
 
     Continuous series: Hampel filter (a month beyond ``HAMPEL_K`` robust standard deviations of the median of
-    the 7 months around it is clipped to that bound, up or down), with a seasonal guard: the same calendar
+    the 7 months around it, and more than double or less than half that median, is clipped to the bound, up
+    or down), only if its neighbours are not far the same way (a run of such months is an event), with a
+    seasonal guard: the same calendar
     month must exist in another year and *not* be far from its own neighbours the same way there, so a
     peak (or dip) that recurs every year is seasonality, not an outlier, even when it grows year on year.
     With a single year of a calendar month nothing is clipped in it (a one-off cannot be told from a season).
