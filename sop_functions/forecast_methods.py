@@ -16,33 +16,30 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from statsforecast.models import (
-    ADIDA,
-    IMAPA,
-    TSB,
-    AutoETS,
-    CrostonOptimized,
-    HistoricAverage,
-    Naive,
-    SeasonalNaive,
-)
+from statsforecast.models import ADIDA, IMAPA, TSB, CrostonOptimized, HistoricAverage
 
 from .buckets import Horizon
+from .combination import Combination
 
 Level = Literal["sku", "family"]
 ADI_CUTOFF = 1.32
 CV2_CUTOFF = 0.49
 HAMPEL_HALF_WINDOW = 3
 """Hampel filter: a month is compared with the 7 months centred on it."""
-HAMPEL_K = 3.5
-"""...and is an outlier beyond 3.5 robust standard deviations (1.4826 x MAD of the series' residuals
+HAMPEL_K = 5.0
+"""...and is an outlier beyond 5 robust standard deviations (1.4826 x MAD of the series' residuals
 around that rolling median) from it."""
+RATIO_K = 1.0
+"""...and is also more than double (or less than half) that median: a planner's obvious one-off, not a bump
+that only looks far because the series is smooth."""
 IQR_K = 3.0
 """Intermittent series: a non-zero quantity above Q3 + 3 x IQR of the non-zero quantities is an outlier."""
 MAD_SCALE = 1.4826
 
 INTERMITTENT_METHODS = ("CrostonOptimized", "ADIDA", "IMAPA", "TSB")
-SEASONAL_METHODS = ("SeasonalNaive", "AutoETS")
+COMBINATIONS = ("ETS+Theta", "Theta")
+"""The continuous-demand models (sop_functions.combination): with AutoETS, and DOTM alone (the cheap one)."""
+SEASONAL_METHODS = ("SeasonalNaive", *COMBINATIONS)
 
 
 @dataclass(frozen=True)
@@ -140,7 +137,9 @@ def clip_outliers(values: np.ndarray, intermittent: np.ndarray, season_length: i
     """The panel with outliers clipped, and a boolean mask of the clipped cells.
 
     Continuous series: Hampel filter (a month beyond ``HAMPEL_K`` robust standard deviations of the median of
-    the 7 months around it is clipped to that bound, up or down), with a seasonal guard: the same calendar
+    the 7 months around it, and more than double or less than half that median, is clipped to the bound, up
+    or down), only if its neighbours are not far the same way (a run of such months is an event), with a
+    seasonal guard: the same calendar
     month must exist in another year and *not* be far from its own neighbours the same way there, so a
     peak (or dip) that recurs every year is seasonality, not an outlier, even when it grows year on year.
     With a single year of a calendar month nothing is clipped in it (a one-off cannot be told from a season).
@@ -161,8 +160,10 @@ def clip_outliers(values: np.ndarray, intermittent: np.ndarray, season_length: i
         scale = np.broadcast_to(MAD_SCALE * spread, values.shape)
         bound = HAMPEL_K * scale
         finite = np.isfinite(values) & (scale > 0)
-        up = finite & (values > median + bound)
-        down = finite & (values < median - bound)
+        ratio = 1.0 + RATIO_K
+        up = finite & (values > median + bound) & (values > ratio * median)
+        down = finite & (values < median - bound) & (values * ratio < median)
+        up, down = _isolated(up), _isolated(down)  # two months in a row far the same way: an event, not a one-off
         one_off = np.zeros_like(up)
         for phase in range(min(season_length, width)):
             cols = slice(phase, None, season_length)
@@ -183,6 +184,14 @@ def clip_outliers(values: np.ndarray, intermittent: np.ndarray, season_length: i
     return clipped, hampel | spikes
 
 
+def _isolated(mask: np.ndarray) -> np.ndarray:
+    """Cells of ``mask`` whose left and right neighbours are not in it."""
+    left = np.pad(mask[:, :-1], ((0, 0), (1, 0)), constant_values=False)
+    right = np.pad(mask[:, 1:], ((0, 0), (0, 1)), constant_values=False)
+    out: np.ndarray = mask & ~left & ~right
+    return out
+
+
 def volume_rank_share(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Per row, the share of total volume held by the rows ranked above it (0 for the biggest): ABC ranking.
 
@@ -196,18 +205,13 @@ def volume_rank_share(values: np.ndarray, weights: np.ndarray | None = None) -> 
     return before
 
 
-def continuous_models(season_length: int, seasonal: bool) -> list[Any]:
-    """Cheap candidates for smooth/erratic demand; seasonal naive only with two seasons of history."""
-    cheap: list[Any] = [Naive(), HistoricAverage()]
-    return [SeasonalNaive(season_length=season_length), *cheap] if seasonal else cheap
+def combination_model(season_length: int, ets: bool) -> Combination:
+    """Smooth/erratic demand: mean of AutoETS and DOTM (``ets=False``: DOTM alone), cheap challengers inside."""
+    return Combination(season_length, ets)
 
 
 def intermittent_models() -> list[Any]:
     return [CrostonOptimized(), ADIDA(), IMAPA(), TSB(alpha_d=0.2, alpha_p=0.2)]
-
-
-def ets_models(season_length: int) -> list[Any]:
-    return [AutoETS(season_length=season_length)]
 
 
 def short_model() -> Any:
