@@ -21,6 +21,7 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 
+from connectors.families import family_names
 from connectors.notices import Notes
 
 from .rows import Row, Rows, nested, num, record, sku_map
@@ -29,8 +30,8 @@ from .units import Units
 UNCATEGORIZED = "Uncategorized"
 
 
-def family_names(categories: Rows) -> dict[int, str]:
-    """Category id -> family name: its name, or the shortest end of its path no other category shares."""
+def category_paths(categories: Rows) -> dict[int, list[str]]:
+    """Category id -> the names from its top-level category down to it (``parent`` links)."""
     paths: dict[int, list[str]] = {}
     for cid in categories:
         path: list[str] = []
@@ -41,16 +42,7 @@ def family_names(categories: Rows) -> dict[int, str]:
             path.insert(0, str(categories[node].get("name") or f"category-{node}"))
             node = categories[node].get("parent")
         paths[cid] = path
-    names: dict[int, str] = {}
-    for cid, path in paths.items():
-        for length in range(1, len(path) + 1):
-            tail = path[-length:]
-            if sum(1 for other in paths.values() if other[-length:] == tail) == 1:
-                names[cid] = " / ".join(tail)
-                break
-        else:  # same full path twice (two top-level categories of one name): the id tells them apart
-            names[cid] = f"{' / '.join(path)} [{cid}]"
-    return names
+    return paths
 
 
 def _lead_times(raw: Mapping[str, Rows]) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, int]]]:
@@ -114,7 +106,7 @@ def map_items(raw: Mapping[str, Rows], default_lead_time_days: int, notes: Notes
     products, categories = raw["products"], raw["categories"]
     skus = sku_map(products)
     units = Units(raw.get("uoms", {}))
-    families = family_names(categories)
+    families = family_names(category_paths(categories))
     lead, template_lead = _lead_times(raw)
     min_price: dict[int, float] = {}
     for row in raw.get("supplier_prices", {}).values():

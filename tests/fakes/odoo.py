@@ -4,6 +4,9 @@ parameters, real HTTP status codes with ``{name, message, arguments, context, de
 
 Records carry ``write_date`` (server time, ``YYYY-MM-DD HH:MM:SS``) and many2one fields as ``[id, name]``;
 domains support ``&``, ``|``, ``!`` and the usual operators, including dotted paths the fake precomputes.
+Units of measure are Odoo's own per version: ``uom.uom`` with ``category_id``/``factor`` (reference units per
+unit inverted) up to 18, ``relative_factor``/``relative_uom_id``/``factor``/``parent_path`` in 19; order lines
+in another unit carry it in ``product_uom`` (<= 18) or ``product_uom_id`` (19).
 """
 
 from __future__ import annotations
@@ -61,8 +64,40 @@ class FakeOdoo(FakeERP):
         self.tables.setdefault(model, []).append(rec)
         return rec
 
+    def _uoms(self) -> dict[str, list[Any]]:
+        """pcs (the items' unit) and the dataset's second units, in this version's uom.uom shape."""
+        out: dict[str, list[Any]] = {}
+        pcs = self._add("uom.uom", name="pcs", active=True, **self._uom_values(None, 1.0))
+        out["pcs"] = m2o(pcs["id"], "pcs")
+        for name, size in ds.UNITS.items():
+            rec = self._add("uom.uom", name=name, active=True, **self._uom_values(pcs, size))
+            out[name] = m2o(rec["id"], name)
+        kg = self._add("uom.uom", name="kg", active=True, **self._uom_values(None, 1.0, category=2))
+        out["kg"] = m2o(kg["id"], "kg")
+        return out
+
+    def _uom_values(self, reference: dict[str, Any] | None, size: float, category: int = 1) -> dict[str, Any]:
+        if self.version >= 19:
+            if reference is None:
+                return {"relative_factor": 1.0, "relative_uom_id": False, "factor": 1.0, "parent_path": "{id}/"}
+            return {
+                "relative_factor": size,
+                "relative_uom_id": m2o(reference["id"], reference["name"]),
+                "factor": size,
+                "parent_path": f"{reference['id']}/{{id}}/",
+            }
+        names = {1: "Unit", 2: "Weight"}
+        kind = "reference" if reference is None else "bigger"
+        return {"category_id": m2o(category, names[category]), "factor": 1.0 / size, "uom_type": kind}
+
     def _build(self) -> None:
-        uom = m2o(1, "pcs")
+        self.uoms = self._uoms()
+        for rec in self.tables["uom.uom"]:
+            if isinstance(rec.get("parent_path"), str):
+                rec["parent_path"] = rec["parent_path"].replace("{id}", str(rec["id"]))
+        uom = self.uoms["pcs"]
+        line_uom = "product_uom_id" if self.version >= 19 else "product_uom"
+        vendor_uom = "uom_id" if self.version >= 19 else "product_uom"
         cal = self._add("resource.calendar", name="Standard 40 hours/week", hours_per_day=ds.HOURS_PER_DAY)
         whs = {w: self._add("stock.warehouse", name=w, code=w) for w in ds.WAREHOUSES}
         partners: dict[str, dict[str, Any]] = {}
@@ -88,12 +123,33 @@ class FakeOdoo(FakeERP):
                 type="product" if self.version < 18 else "consu",
             )
             prods[sku] = p
+            minimum, multiple = ds.LOTS.get(sku, (0.0, 0.0))
             if not made:
                 self._add(
-                    "product.supplierinfo", product_tmpl_id=m2o(tmpl, desc), product_id=False, delay=lead, sequence=1
+                    "product.supplierinfo",
+                    product_tmpl_id=m2o(tmpl, desc),
+                    product_id=False,
+                    delay=lead,
+                    sequence=1,
+                    min_qty=minimum / multiple if multiple else 0.0,  # in the vendor's unit: boxes
+                    **{vendor_uom: self.uoms[f"BOX{int(multiple)}"] if multiple else uom},
+                )
+                self._add(  # a second vendor, later in the list: neither its delay nor its minimum applies
+                    "product.supplierinfo",
+                    product_tmpl_id=m2o(tmpl, desc),
+                    product_id=False,
+                    delay=lead + 30,
+                    sequence=5,
+                    min_qty=500.0,
+                    **{vendor_uom: uom},
                 )
             if ss:
-                self._add("stock.warehouse.orderpoint", product_id=m2o(p["id"], sku), product_min_qty=ss)
+                self._add(
+                    "stock.warehouse.orderpoint",
+                    product_id=m2o(p["id"], sku),
+                    product_min_qty=ss,
+                    qty_multiple=multiple or 1.0,
+                )
         self._add(
             "product.product",
             default_code="SRV-1",
@@ -129,25 +185,34 @@ class FakeOdoo(FakeERP):
             quantity=-99.0,
             **{"location_id.usage": "customer"},
         )
+
+        def in_unit(order: str, sku: str, *quantities: float) -> tuple[list[Any], list[float]]:
+            unit = ds.LINE_UNITS.get((order, sku))
+            size = ds.UNITS[unit] if unit else 1.0
+            return (self.uoms[unit] if unit else uom), [q / size for q in quantities]
+
         orders: dict[str, dict[str, Any]] = {}
         for order, sku, qty, delivered, date, customer in ds.SALES_LINES:
             if order not in orders:
+                promised = (order, sku) not in ds.HEADER_DATED  # else no delivery date promised: expected date
                 orders[order] = self._add(
                     "sale.order",
                     name=order,
                     state="sale",
                     partner_id=partner(customer),
-                    commitment_date=f"{date} 10:00:00",
-                    expected_date=f"{date} 10:00:00",
+                    commitment_date=f"{date} 10:00:00" if promised else False,
+                    expected_date=f"{date} 10:00:00" if not promised else "2026-05-01 10:00:00",
                 )
+            unit, (ordered, shipped) = in_unit(order, sku, qty, delivered)
             self._add(
                 "sale.order.line",
                 order_id=m2o(orders[order]["id"], order),
                 product_id=pm2o(sku),
-                product_uom_qty=qty,
-                qty_delivered=delivered,
+                product_uom_qty=ordered,
+                qty_delivered=shipped,
                 order_partner_id=partner(customer),
                 state="sale",
+                **{line_uom: unit},
             )
         cancelled = self._add(
             "sale.order",
@@ -165,30 +230,37 @@ class FakeOdoo(FakeERP):
             qty_delivered=0.0,
             order_partner_id=partner("Cycle Lyon"),
             state="cancel",
+            **{line_uom: uom},
         )
         pos: dict[str, int] = {}
         for order, sku, qty, received, date, supplier in ds.PURCHASE_LINES:
             pos.setdefault(order, next(self._ids))
-            self._add(
+            unit, (ordered, got) = in_unit(order, sku, qty, received)
+            self._add(  # Odoo requires date_planned on every product line: never header-dated
                 "purchase.order.line",
                 order_id=m2o(pos[order], order),
                 product_id=pm2o(sku),
-                product_qty=qty,
-                qty_received=received,
+                product_qty=ordered,
+                qty_received=got,
                 date_planned=f"{date} 09:00:00",
                 partner_id=partner(supplier),
                 state="purchase",
+                **{line_uom: unit},
             )
         states = {"planned": "draft", "firm": "confirmed", "running": "progress"}
         for order, sku, qty, done, date, state in ds.PRODUCTION:
+            unit, (planned, made_qty) = in_unit(order, sku, qty, done)
+            start = ds.PRODUCTION_STARTS.get(order)
             self._add(
                 "mrp.production",
                 name=order,
                 product_id=pm2o(sku),
-                product_qty=qty,
-                qty_produced=done,
+                product_qty=planned,
+                qty_produced=made_qty,
+                product_uom_id=unit,
                 date_deadline=f"{date} 16:00:00",
                 date_finished=f"{date} 16:00:00",
+                date_start=f"{start} 07:00:00" if start else False,
                 state=states[state],
             )
         self._add(
@@ -197,8 +269,10 @@ class FakeOdoo(FakeERP):
             product_id=pm2o("BK-100"),
             product_qty=4.0,
             qty_produced=4.0,
+            product_uom_id=uom,
             date_deadline=False,
             date_finished="2026-05-01 10:00:00",
+            date_start="2026-04-28 07:00:00",
             state="done",
         )
         wcs = {}
@@ -214,10 +288,21 @@ class FakeOdoo(FakeERP):
         for parent, (batch, lines, ops) in ds.BOMS.items():
             p = prods[parent]
             bom = self._add(
-                "mrp.bom", product_tmpl_id=p["product_tmpl_id"], product_id=False, product_qty=batch, type="normal"
+                "mrp.bom",
+                product_tmpl_id=p["product_tmpl_id"],
+                product_id=False,
+                product_qty=batch,
+                product_uom_id=uom,
+                type="normal",
             )
             for comp, qty in lines:
-                self._add("mrp.bom.line", bom_id=m2o(bom["id"], parent), product_id=pm2o(comp), product_qty=qty)
+                self._add(
+                    "mrp.bom.line",
+                    bom_id=m2o(bom["id"], parent),
+                    product_id=pm2o(comp),
+                    product_qty=qty,
+                    product_uom_id=uom,
+                )
             for wc, hours in ops:
                 self._add(
                     "mrp.routing.workcenter",
@@ -231,6 +316,7 @@ class FakeOdoo(FakeERP):
                 "stock.move",
                 product_id=pm2o(sku),
                 quantity=abs(qty),
+                product_uom=uom,
                 date=f"{date} 11:00:00",
                 partner_id=partner(customer),
                 state="done",

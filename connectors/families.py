@@ -1,0 +1,34 @@
+"""Family names from an ERP's category tree: short where the name is unique, a path where it is not.
+
+Categories of one name under different parents ("Pumps / Spares", "Valves / Spares") are different
+families: merged, one family's surplus would hide the other's shortage. Each category is named by the
+shortest end of its path no other category shares ("Spares" when only one exists, "Pumps / Spares" when two
+do); two identical full paths (two top-level categories of one name) keep their key to stay apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
+
+Key = TypeVar("Key", bound=Hashable)
+SEPARATOR = " / "
+
+
+def family_names(paths: Mapping[Key, Sequence[str]]) -> dict[Key, str]:
+    """Category key -> family name, given each category's path of names from the root."""
+    names: dict[Key, str] = {}
+    for key, path in paths.items():
+        for length in range(1, len(path) + 1):
+            tail = list(path[-length:])
+            if sum(1 for other in paths.values() if list(other[-length:]) == tail) == 1:
+                names[key] = SEPARATOR.join(tail)
+                break
+        else:
+            names[key] = f"{SEPARATOR.join(path)} [{key}]"
+    return names
+
+
+def split_path(display_name: str) -> list[str]:
+    """``"All / Saleable / Bikes"`` -> ``["All", "Saleable", "Bikes"]`` (an ERP's full category name)."""
+    return [part.strip() for part in display_name.split("/") if part.strip()]
