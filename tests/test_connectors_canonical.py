@@ -1,8 +1,13 @@
-"""Every connector turns the one canonical data set, served in its ERP's own shape, into the same snapshot."""
+"""Every connector turns the one canonical data set, served in its ERP's own shape, into the same snapshot:
+boxed lines in pieces, lines without their own date by their order's, partial receipts by what is left. What
+a connector cannot read as the ERP means it is left out (or given a stated fallback) with a warning."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -31,6 +36,7 @@ def test_api_connector_produces_the_canonical_snapshot(kind: str, tmp_path: Path
         loaded = store.load_snapshot()
         assert loaded is not None
         assert_same(loaded)
+        assert store.load_warnings() == []  # the canonical data set is all readable
 
 
 def test_sql_sqlite_produces_the_canonical_snapshot(tmp_path: Path) -> None:
@@ -67,3 +73,62 @@ def test_sql_bad_row_is_named_by_entity_and_row(tmp_path: Path) -> None:
         conn.execute(sa.text("UPDATE onhand SET qty = NULL WHERE item_no = 'CP-400'"))
     with pytest.raises(SnapshotError, match=r"stock row 6 \(sku=CP-400, warehouse=WH1\): qty: missing"):
         SqlConnector(engine, QUERIES, now=now).fetch()
+
+
+def _odoo_unit_of_another_category(fake: Any) -> tuple[str, str]:
+    line = next(r for r in fake.tables["sale.order.line"] if r["order_id"][1] == "10006")
+    line["product_uom_id" if fake.version >= 19 else "product_uom"] = fake.uoms["kg"]
+    return "sale.order.line", f"id={line['id']}"
+
+
+def _bc_unit_without_item_unit(fake: Any) -> tuple[str, str]:
+    fake.sets["itemUnitsOfMeasure"] = [r for r in fake.sets["itemUnitsOfMeasure"] if r["code"] != "BOX6"]
+    line = next(r for r in fake.sets["salesOrderLines"] if r.get("unitOfMeasureCode") == "BOX6")
+    return "salesOrderLines", f"id={line['id']!r}"
+
+
+def _exact_order_without_date(fake: Any) -> tuple[str, str]:
+    head = next(h for h in fake.sets["sync/SalesOrder/SalesOrderHeaders"] if h["OrderNumber"] == 10003)
+    head["DeliveryDate"] = None
+    line = next(r for r in fake.sets["sync/SalesOrder/SalesOrderLines"] if r["OrderID"] == head["OrderID"])
+    return "SalesOrderLines", f"ID={line['ID']!r}"
+
+
+def _sap_order_without_date(fake: Any) -> tuple[str, str]:
+    doc = next(d for d in fake.sets["Orders"] if d["DocNum"] == 10003)
+    doc["DocDueDate"] = None
+    return "Orders.DocumentLines", "DocNum=10003"
+
+
+UNREADABLE: dict[str, tuple[Callable[[Any], tuple[str, str]], str, str]] = {
+    # kind: (break one record, entity, what is done with it)
+    "odoo17": (_odoo_unit_of_another_category, "open_demand", "left out"),
+    "odoo19": (_odoo_unit_of_another_category, "open_demand", "left out"),
+    "business_central": (_bc_unit_without_item_unit, "open_demand", "left out"),
+    "exact_online": (_exact_order_without_date, "open_demand", f"due {ds.AS_OF.date()}"),
+    "sap_b1": (_sap_order_without_date, "open_demand", f"due {ds.AS_OF.date()}"),
+}
+
+
+@pytest.mark.parametrize("kind", API_KINDS)
+def test_an_unreadable_record_is_a_warning_not_a_guess(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A line whose unit has no conversion, or that has no date at all, does not stop the sync: it is left
+    out (or due at the as-of date), named in a warning that is logged and stored with the snapshot."""
+    breaker, entity, action = UNREADABLE[kind]
+    with make_fake(kind) as fake:
+        table, record = breaker(fake)
+        store = SnapshotStore(tmp_path / "store")
+        with caplog.at_level(logging.WARNING, logger="sopxl.connectors"):
+            snapshot = run_sync(make_connector(kind, fake, tmp_path), store)
+    (warning,) = store.load_warnings()
+    assert (warning.entity, warning.table) == (entity, table)
+    assert record in warning.record and action in warning.message
+    assert str(warning) in caplog.text
+    expected = ds.expected_snapshot().open_demand
+    got = snapshot.open_demand
+    if action == "left out":
+        assert len(got) == len(expected) - 1 and "10006" not in set(got["order_id"])
+    else:
+        assert got.loc[got["order_id"] == "10003", "requested_date"].tolist() == [pd.Timestamp(ds.AS_OF.date())]
