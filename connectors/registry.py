@@ -60,17 +60,17 @@ def build_connector(
         now = company_clock(str(p.get("timezone") or ""))
     kind = p["kind"]
     if kind == "odoo":
-        from .odoo import Json2, JsonRpc, OdooConnector, StaticKey, json2_error
+        from .odoo import Json2, JsonRpc, OdooConnector, StaticKey, company_context, json2_error
 
         key = secret(name, "API_KEY")
         url = str(p["url"]).rstrip("/") + "/"
+        context = company_context(int(p["company_id"]))
         api: Json2 | JsonRpc
         if p["protocol"] == "json2":
-            api = Json2(
-                _client(name, "Odoo", url, p, clock, auth=StaticKey(key), error_parser=json2_error), p["database"]
-            )
+            client = _client(name, "Odoo", url, p, clock, auth=StaticKey(key), error_parser=json2_error)
+            api = Json2(client, p["database"], context)
         elif p["protocol"] == "jsonrpc":
-            api = JsonRpc(_client(name, "Odoo", url, p, clock), p["database"], p["username"], key)
+            api = JsonRpc(_client(name, "Odoo", url, p, clock), p["database"], p["username"], key, context)
         else:
             raise ConfigError(f"[{name}] protocol must be 'json2' (Odoo 19) or 'jsonrpc' (Odoo <= 18)")
         return OdooConnector(

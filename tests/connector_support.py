@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from connectors.business_central import BusinessCentralConnector, bc_error, parse_custom_pages
 from connectors.exact_online import ExactConnector, exact_error
-from connectors.odoo import Json2, JsonRpc, OdooConnector, StaticKey, json2_error
+from connectors.odoo import Json2, JsonRpc, OdooConnector, StaticKey, company_context, json2_error
 from connectors.sap_b1 import SapB1Connector, SapSession, sap_error
 from connectors.sql import SqlConnector
 from connectors.sync import Connector
@@ -46,19 +46,22 @@ def now() -> dt.datetime:
     return ds.AS_OF
 
 
-def make_connector(kind: str, fake: Any, tmp: Path, retry: RetryPolicy | None = None) -> Connector:
+def make_connector(
+    kind: str, fake: Any, tmp: Path, retry: RetryPolicy | None = None, odoo_company: int = 0
+) -> Connector:
     retry = retry or fast_retry()
     common: dict[str, Any] = {"retry": retry, "timeout": TIMEOUT}
+    context = company_context(odoo_company)
     if kind == "odoo17":
         return OdooConnector(
-            JsonRpc(HttpClient("Odoo", fake.url, **common), fake.db, fake.login, fake.api_key),
+            JsonRpc(HttpClient("Odoo", fake.url, **common), fake.db, fake.login, fake.api_key, context),
             version=17,
             page_size=2,
             now=now,
         )
     if kind == "odoo19":
         client = HttpClient("Odoo", fake.url, auth=StaticKey(fake.api_key), error_parser=json2_error, **common)
-        return OdooConnector(Json2(client, fake.db), version=19, page_size=2, now=now)
+        return OdooConnector(Json2(client, fake.db, context), version=19, page_size=2, now=now)
     if kind == "business_central":
         auth = ClientCredentials(
             "Business Central",

@@ -75,6 +75,18 @@ def test_sql_bad_row_is_named_by_entity_and_row(tmp_path: Path) -> None:
         SqlConnector(engine, QUERIES, now=now).fetch()
 
 
+@pytest.mark.parametrize("kind", ["odoo17", "odoo19"])
+def test_odoo_reads_the_company_of_the_profile(kind: str, tmp_path: Path) -> None:
+    """Odoo shows a multi-company database's records per company: without ``company_id`` the API user's
+    current company (the canonical data), with it exactly that company's orders and stock."""
+    with make_fake(kind) as fake:
+        other = make_connector(kind, fake, tmp_path, odoo_company=2).fetch().snapshot
+    assert other.open_demand[["order_id", "sku", "qty"]].values.tolist() == [["C2-S1", "BK-100", 7.0]]
+    assert other.stock[["sku", "warehouse", "qty"]].values.tolist() == [["BK-100", "CH1", 500.0]]
+    assert other.receipts.empty and other.production.empty
+    assert len(other.items) == len(ds.ITEMS)  # products are shared by the companies
+
+
 def _odoo_unit_of_another_category(fake: Any) -> tuple[str, str]:
     line = next(r for r in fake.tables["sale.order.line"] if r["order_id"][1] == "10006")
     line["product_uom_id" if fake.version >= 19 else "product_uom"] = fake.uoms["kg"]

@@ -4,9 +4,13 @@ parameters, real HTTP status codes with ``{name, message, arguments, context, de
 
 Records carry ``write_date`` (server time, ``YYYY-MM-DD HH:MM:SS``) and many2one fields as ``[id, name]``;
 domains support ``&``, ``|``, ``!`` and the usual operators, including dotted paths the fake precomputes.
-Units of measure are Odoo's own per version: ``uom.uom`` with ``category_id``/``factor`` (reference units per
-unit inverted) up to 18, ``relative_factor``/``relative_uom_id``/``factor``/``parent_path`` in 19; order lines
-in another unit carry it in ``product_uom`` (<= 18) or ``product_uom_id`` (19).
+Multi-company as Odoo's record rules make it: company-owned records are visible when their company is in
+the context's ``allowed_company_ids``, else the user's current company (1); a second company's orders and
+stock are there to prove a connector reads one company.
+
+Units of measure are Odoo's own per version: ``uom.uom`` with ``category_id``/``factor`` (units per reference
+unit) up to 18, ``relative_factor``/``relative_uom_id``/``factor``/``parent_path`` in 19; order lines in
+another unit carry it in ``product_uom`` (<= 18) or ``product_uom_id`` (19).
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ ERROR_NAMES = {
     503: "werkzeug.exceptions.ServiceUnavailable",
 }
 STAMP = "2026-06-01 07:00:00"
+COMPANY_MODELS = {
+    "sale.order",
+    "sale.order.line",
+    "purchase.order.line",
+    "stock.quant",
+    "stock.move",
+    "mrp.production",
+    "stock.warehouse.orderpoint",
+}
+"""Models whose records belong to one company: Odoo's record rules show them only to that company."""
+COMPANIES = {1: "Bikes GmbH", 2: "Bikes Schweiz AG"}
 
 
 def _compare(op: str, have: Any, value: Any) -> bool:
@@ -60,6 +75,8 @@ class FakeOdoo(FakeERP):
 
     # ---------------------------------------------------------------- data
     def _add(self, model: str, **values: Any) -> dict[str, Any]:
+        if model in COMPANY_MODELS:
+            values.setdefault("company_id", m2o(1, COMPANIES[1]))
         rec = {"id": next(self._ids), "write_date": STAMP, **values}
         self.tables.setdefault(model, []).append(rec)
         return rec
@@ -323,6 +340,42 @@ class FakeOdoo(FakeERP):
                 **{"location_id.usage": usage[0], "location_dest_id.usage": usage[1]},
             )
 
+        self._second_company(pm2o, partner)
+
+    def _second_company(self, pm2o: Any, partner: Any) -> None:
+        """Company 2's own orders and stock in the same database: not the data of company 1."""
+        other = m2o(2, COMPANIES[2])
+        wh = self._add("stock.warehouse", name="CH1", code="CH1")
+        self._add(
+            "stock.quant",
+            product_id=pm2o("BK-100"),
+            location_id=m2o(600, "CH1/Stock"),
+            warehouse_id=m2o(wh["id"], "CH1"),
+            quantity=500.0,
+            company_id=other,
+            **{"location_id.usage": "internal"},
+        )
+        order = self._add(
+            "sale.order",
+            name="C2-S1",
+            state="sale",
+            partner_id=partner("Velo Zürich"),
+            commitment_date="2026-06-09 10:00:00",
+            expected_date="2026-06-09 10:00:00",
+            company_id=other,
+        )
+        self._add(
+            "sale.order.line",
+            order_id=m2o(order["id"], "C2-S1"),
+            product_id=pm2o("BK-100"),
+            product_uom_qty=7.0,
+            qty_delivered=0.0,
+            order_partner_id=partner("Velo Zürich"),
+            state="sale",
+            company_id=other,
+            **{"product_uom_id" if self.version >= 19 else "product_uom": self.uoms["pcs"]},
+        )
+
     def find(self, model: str, **match: Any) -> dict[str, Any]:
         return next(r for r in self.tables[model] if all(r.get(k) == v for k, v in match.items()))
 
@@ -347,6 +400,16 @@ class FakeOdoo(FakeERP):
                 stack.append(_compare(op, have, value))
         return all(stack)
 
+    def _companies(self, context: dict[str, Any] | None) -> list[int]:
+        allowed = list((context or {}).get("allowed_company_ids") or [1])
+        if any(c not in COMPANIES for c in allowed):
+            raise PermissionError(f"Access to unauthorized or invalid companies {allowed}")
+        return allowed
+
+    def _visible(self, rec: dict[str, Any], companies: list[int]) -> bool:
+        company = rec.get("company_id")
+        return not company or company[0] in companies
+
     def search_read(
         self,
         model: str,
@@ -355,10 +418,12 @@ class FakeOdoo(FakeERP):
         offset: int = 0,
         limit: int | None = None,
         order: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         if model not in self.tables and model not in ("mrp.bom", "mrp.routing.workcenter"):
             raise KeyError(model)
-        rows = [r for r in self.tables.get(model, []) if self._match(r, domain)]
+        companies = self._companies(context)
+        rows = [r for r in self.tables.get(model, []) if self._match(r, domain) and self._visible(r, companies)]
         if order:
             key = order.split()[0]
             rows.sort(key=lambda r: r[key], reverse=order.endswith("desc"))
@@ -369,15 +434,21 @@ class FakeOdoo(FakeERP):
         return [{"id": r["id"], **{k: r.get(k, False) for k in visible}} for r in rows]
 
     def call(self, model: str, method: str, kwargs: dict[str, Any]) -> Any:
-        domain = kwargs.get("domain", [])
+        domain, context = kwargs.get("domain", []), kwargs.get("context")
         if method == "search_read":
             return self.search_read(
-                model, domain, kwargs.get("fields"), kwargs.get("offset", 0), kwargs.get("limit"), kwargs.get("order")
+                model,
+                domain,
+                kwargs.get("fields"),
+                kwargs.get("offset", 0),
+                kwargs.get("limit"),
+                kwargs.get("order"),
+                context,
             )
         if method == "search":
-            return [r["id"] for r in self.search_read(model, domain, [], order="id")]
+            return [r["id"] for r in self.search_read(model, domain, [], order="id", context=context)]
         if method == "search_count":
-            return len(self.search_read(model, domain, []))
+            return len(self.search_read(model, domain, [], context=context))
         raise AttributeError(f"The method '{model}.{method}' does not exist")
 
     # ---------------------------------------------------------------- HTTP
@@ -434,6 +505,8 @@ class FakeOdoo(FakeERP):
                 return self._rpc_error(rid, "builtins.KeyError", f"Object {model} doesn't exist")
             except AttributeError as exc:
                 return self._rpc_error(rid, "builtins.AttributeError", str(exc))
+            except PermissionError as exc:
+                return self._rpc_error(rid, "odoo.exceptions.AccessError", str(exc))
             return Reply(200, {"jsonrpc": "2.0", "id": rid, "result": result})
         return self._rpc_error(rid, "odoo.exceptions.UserError", f"unknown service {service}.{method}")
 
@@ -463,9 +536,13 @@ class FakeOdoo(FakeERP):
                 },
             )
         kwargs = req.json() or {}
-        kwargs.pop("context", None)
         try:
             return Reply(200, self.call(model, method, kwargs))
+        except PermissionError as exc:
+            return Reply(
+                403,
+                {"name": ERROR_NAMES[403], "message": str(exc), "arguments": [str(exc)], "context": {}, "debug": ""},
+            )
         except KeyError:
             return Reply(
                 404,
