@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TypeVar
 
+from connectors.transport.records import Row
+
 Key = TypeVar("Key", bound=Hashable)
 SEPARATOR = " / "
+UNCATEGORIZED = "Uncategorized"
+"""The family of an item the ERP puts in no category: planned, but with a warning naming it."""
 
 
 def family_names(paths: Mapping[Key, Sequence[str]]) -> dict[Key, str]:
@@ -32,3 +36,11 @@ def family_names(paths: Mapping[Key, Sequence[str]]) -> dict[Key, str]:
 def split_path(display_name: str) -> list[str]:
     """``"All / Saleable / Bikes"`` -> ``["All", "Saleable", "Bikes"]`` (an ERP's full category name)."""
     return [part.strip() for part in display_name.split("/") if part.strip()]
+
+
+def family_or_uncategorized(row: Row, name: str) -> str:
+    """``name``, or :data:`UNCATEGORIZED` with a warning on ``row`` when the ERP gives none."""
+    if name:
+        return name
+    row.warn("items", f"no category: planned in family {UNCATEGORIZED}")
+    return UNCATEGORIZED

@@ -144,3 +144,27 @@ def test_an_unreadable_record_is_a_warning_not_a_guess(
         assert len(got) == len(expected) - 1 and "10006" not in set(got["order_id"])
     else:
         assert got.loc[got["order_id"] == "10003", "requested_date"].tolist() == [pd.Timestamp(ds.AS_OF.date())]
+
+
+def _no_category(kind: str, fake: Any) -> None:
+    """Take the helmet (HL-300) out of every category, the way each ERP can hold it."""
+    if kind.startswith("odoo"):
+        next(r for r in fake.tables["product.product"] if r["default_code"] == "HL-300")["categ_id"] = False
+    elif kind == "business_central":
+        next(r for r in fake.sets["items"] if r["number"] == "HL-300")["itemCategoryCode"] = ""
+    elif kind == "exact_online":
+        next(r for r in fake.sets["sync/Logistics/Items"] if r["Code"] == "HL-300")["ItemGroupDescription"] = None
+    else:
+        next(r for r in fake.sets["Items"] if r["ItemCode"] == "HL-300")["ItemsGroupCode"] = None
+
+
+@pytest.mark.parametrize("kind", API_KINDS)
+def test_an_item_without_category_is_planned_as_uncategorized_with_a_warning(kind: str, tmp_path: Path) -> None:
+    with make_fake(kind) as fake:
+        _no_category(kind, fake)
+        result = make_connector(kind, fake, tmp_path).fetch()
+    items = result.snapshot.items.set_index("sku")
+    assert items.loc["HL-300", "family"] == "Uncategorized"
+    assert (items.drop(index="HL-300")["family"] != "Uncategorized").all()
+    (warning,) = result.warnings
+    assert warning.entity == "items" and "HL-300" in warning.record and "no category" in warning.message

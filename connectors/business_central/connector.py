@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from connectors.families import family_or_uncategorized
 from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import (
     ApiError,
@@ -228,7 +229,7 @@ class BusinessCentralConnector:
             item = {
                 "sku": sku,
                 "description": row.text("displayName", False),
-                "family": row.text("itemCategoryCode"),
+                "family": family_or_uncategorized(row, row.text("itemCategoryCode", required=False)),
                 "uom": row.text("baseUnitOfMeasureCode"),
                 "unit_cost": row.num("unitCost"),
                 "unit_price": row.num("unitPrice"),

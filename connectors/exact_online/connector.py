@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 
+from connectors.families import family_or_uncategorized
 from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import ApiError, ConnectorError, HttpClient, NotFoundError, Reader, exact_d, link_pages
 from connectors.transport.redact import excerpt
@@ -195,7 +196,7 @@ class ExactConnector:
             item = {
                 "sku": sku,
                 "description": row.text("Description", False),
-                "family": row.text("ItemGroupDescription"),
+                "family": family_or_uncategorized(row, row.text("ItemGroupDescription", False)),
                 "uom": row.text("Unit"),
                 "unit_cost": row.num("CostPriceStandard"),
                 "unit_price": float(price.get(sku) or 0.0),

@@ -33,7 +33,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from connectors.families import family_names, split_path
+from connectors.families import family_names, family_or_uncategorized, split_path
 from connectors.transport import Reader, Row
 
 from .fields import line_uom, supplier_uom
@@ -104,12 +104,12 @@ def _items(raw: Raw, reader: Reader, products: _Products, version: int, out: Rec
     for rec in raw.get("product.product", {}).values():
         row = reader.row("product.product", rec, "id", "default_code")
         sku = row.text("default_code")
-        category = row.text("categ_id")
+        category = row.text("categ_id", required=False)
         lead = vendor[sku][1] if sku in vendor else row.num("produce_delay", False)
         item = {
             "sku": sku,
             "description": row.text("name", required=False),
-            "family": families.get(category, category),
+            "family": family_or_uncategorized(row, families.get(category, category)),
             "uom": row.text("uom_id"),
             "unit_cost": row.num("standard_price"),
             "unit_price": row.num("lst_price"),

@@ -26,6 +26,7 @@ from typing import Any
 
 import requests
 
+from connectors.families import family_or_uncategorized
 from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import (
     ApiError,
@@ -185,7 +186,7 @@ class SapB1Connector:
         for rec in raw["Items"]:
             row = reader.row("Items", rec, "ItemCode")
             sku = row.text("ItemCode")
-            family = row.lookup("ItemsGroupCode", groups, "item group")
+            family = family_or_uncategorized(row, str(groups.get(rec.get("ItemsGroupCode")) or ""))
             prices = [p for p in rec.get("ItemPrices") or [] if p.get("PriceList") == self.price_list]
             item = {
                 "sku": sku,

@@ -21,13 +21,11 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 
-from connectors.families import family_names
+from connectors.families import UNCATEGORIZED, family_names
 from connectors.notices import Notes
 
 from .rows import Row, Rows, nested, num, record, sku_map
 from .units import Units
-
-UNCATEGORIZED = "Uncategorized"
 
 
 def category_paths(categories: Rows) -> dict[int, list[str]]:
@@ -124,7 +122,7 @@ def map_items(raw: Mapping[str, Rows], default_lead_time_days: int, notes: Notes
             family = families[category_ids[0]]
         else:
             family = UNCATEGORIZED
-            notes.add("items", "product.product", record(pid, row, "code"), f"no category: {family}")
+            notes.add("items", "product.product", record(pid, row, "code"), f"no category: planned in family {family}")
         template_id = row.get("template") or (row.get("template.") or {}).get("id")
         ranked = lead.get(pid) or (template_lead.get(template_id) if template_id else None)
         supplier = _price_supplier(raw, pid, template_id)
