@@ -8,6 +8,7 @@ do); two identical full paths (two top-level categories of one name) keep their 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from typing import TypeVar
 
@@ -21,15 +22,11 @@ UNCATEGORIZED = "Uncategorized"
 
 def family_names(paths: Mapping[Key, Sequence[str]]) -> dict[Key, str]:
     """Category key -> family name, given each category's path of names from the root."""
+    tails = Counter(tuple(path[-n:]) for path in paths.values() for n in range(1, len(path) + 1))
     names: dict[Key, str] = {}
     for key, path in paths.items():
-        for length in range(1, len(path) + 1):
-            tail = list(path[-length:])
-            if sum(1 for other in paths.values() if list(other[-length:]) == tail) == 1:
-                names[key] = SEPARATOR.join(tail)
-                break
-        else:
-            names[key] = f"{SEPARATOR.join(path)} [{key}]"
+        unique = [n for n in range(1, len(path) + 1) if tails[tuple(path[-n:])] == 1]
+        names[key] = SEPARATOR.join(path[-unique[0] :]) if unique else f"{SEPARATOR.join(path)} [{key}]"
     return names
 
 

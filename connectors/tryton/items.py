@@ -63,33 +63,34 @@ def _lead_times(raw: Mapping[str, Rows]) -> tuple[dict[int, tuple[int, int]], di
     return lead, template_lead
 
 
-def _price_supplier(raw: Mapping[str, Rows], pid: int, template: int | None) -> int | None:
-    """The product's supplier with the lowest sequence (a variant's own before its template's)."""
-    rows = raw.get("product_suppliers", {})
-    own = sorted((r.get("sequence") or 0, sid) for sid, r in rows.items() if r.get("product") == pid)
-    shared = sorted(
-        (r.get("sequence") or 0, sid)
-        for sid, r in rows.items()
-        if not r.get("product") and r.get("template") == template
-    )
-    ranked = own or shared
-    return ranked[0][1] if ranked else None
+def _price_suppliers(raw: Mapping[str, Rows]) -> tuple[dict[int, int], dict[int, int]]:
+    """Per product and per template: the supplier with the lowest sequence (for its price quantities)."""
+    own: dict[int, tuple[int, int]] = {}
+    shared: dict[int, tuple[int, int]] = {}
+    for sid, row in raw.get("product_suppliers", {}).items():
+        rank = (row.get("sequence") or 0, sid)
+        target, key = (own, row.get("product")) if row.get("product") else (shared, row.get("template"))
+        if key is not None and (key not in target or rank < target[key]):
+            target[key] = rank
+    return {k: v[1] for k, v in own.items()}, {k: v[1] for k, v in shared.items()}
 
 
-def _lot_min(
-    pid: int, row: Row, supplier: int | None, raw: Mapping[str, Rows], units: Units, min_price: Mapping[int, float]
-) -> float:
-    spans = [
-        num(op.get("target_quantity")) - num(op.get("min_quantity"))
-        for op in raw.get("order_points", {}).values()
-        if op.get("product") == pid and op.get("type") in ("purchase", "production")
-    ]
-    lot = max([0.0, *spans])
-    if supplier is not None and supplier in min_price:
-        unit = row.get("purchase_uom") or row.get("default_uom")
-        quantity = units.convert(min_price[supplier], unit, row.get("default_uom"))
-        lot = max(lot, quantity or 0.0)
-    return lot
+def _order_point_spans(raw: Mapping[str, Rows]) -> dict[int, float]:
+    """Per product: the largest ``target_quantity - min_quantity`` of its purchase/production order points."""
+    spans: dict[int, float] = defaultdict(float)
+    for row in raw.get("order_points", {}).values():
+        if row.get("type") in ("purchase", "production") and row.get("product"):
+            span = num(row.get("target_quantity")) - num(row.get("min_quantity"))
+            spans[row["product"]] = max(spans[row["product"]], span)
+    return spans
+
+
+def _lot_min(row: Row, span: float, minimum: float | None, units: Units) -> float:
+    """The larger of the order point span and the supplier's smallest price quantity (in default units)."""
+    if minimum is None:
+        return span
+    quantity = units.convert(minimum, row.get("purchase_uom") or row.get("default_uom"), row.get("default_uom"))
+    return max(span, quantity or 0.0)
 
 
 def _lot_multiple(row: Row, units: Units) -> float:
@@ -111,6 +112,8 @@ def map_items(raw: Mapping[str, Rows], default_lead_time_days: int, notes: Notes
         sid = row.get("product_supplier")
         if sid is not None:
             min_price[sid] = min(min_price.get(sid, math.inf), num(row.get("quantity")))
+    own_supplier, template_supplier = _price_suppliers(raw)
+    spans = _order_point_spans(raw)
     safety: dict[int, float] = defaultdict(float)
     for row in raw.get("order_points", {}).values():
         if row.get("type") in ("purchase", "production") and row.get("product"):
@@ -125,7 +128,7 @@ def map_items(raw: Mapping[str, Rows], default_lead_time_days: int, notes: Notes
             notes.add("items", "product.product", record(pid, row, "code"), f"no category: planned in family {family}")
         template_id = row.get("template") or (row.get("template.") or {}).get("id")
         ranked = lead.get(pid) or (template_lead.get(template_id) if template_id else None)
-        supplier = _price_supplier(raw, pid, template_id)
+        supplier = own_supplier.get(pid) or template_supplier.get(template_id or -1)
         items.append(
             {
                 "sku": skus[pid],
@@ -136,7 +139,7 @@ def map_items(raw: Mapping[str, Rows], default_lead_time_days: int, notes: Notes
                 "unit_price": max(0.0, num(row.get("list_price_used"))),
                 "lead_time_days": ranked[0] if ranked else default_lead_time_days,
                 "safety_stock": safety.get(pid, 0.0),
-                "lot_min": _lot_min(pid, row, supplier, raw, units, min_price),
+                "lot_min": _lot_min(row, spans.get(pid, 0.0), min_price.get(supplier or -1), units),
                 "lot_multiple": _lot_multiple(row, units),
             }
         )
