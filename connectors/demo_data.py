@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sop_functions import clock
-from sop_functions.snapshot import COLUMNS
+from sop_functions.snapshot import COLUMNS, FIELD_RULES
 
 FORECAST_MONTHS = 18
 COMPONENTS = "Components"
@@ -131,8 +131,12 @@ def _singular(name: str) -> str:
 
 
 def _frame(entity: str, *columns: object) -> pd.DataFrame:
-    """A frame with the entity's canonical columns, in order."""
-    return pd.DataFrame(dict(zip(COLUMNS[entity], columns, strict=True)))
+    """A frame with the entity's first canonical columns, in order (the optional rest take their defaults:
+    the demo has no lot sizes and no production starts)."""
+    frame = pd.DataFrame(dict(zip(COLUMNS[entity][: len(columns)], columns, strict=True)))
+    for rule in FIELD_RULES[entity][len(columns) :]:
+        frame[rule.name] = pd.Series([rule.default] * len(frame), index=frame.index, dtype=object)
+    return frame
 
 
 def _labels(prefix: str, numbers: Array) -> Array:
