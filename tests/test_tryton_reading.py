@@ -258,7 +258,7 @@ def test_sales_are_due_when_the_customer_asked(cases: Cases) -> None:
     assert snapshot is not None
     for key, day in (("late_sale", -3), ("no_lead_sale", 30)):
         (move,) = s.moves("sale.line", "sale", cases.ids[key])
-        assert move["planned_date"] == cases.today  # Tryton planned the shipment today
+        assert move["planned_date"] in (cases.today, cases.day(1))  # Tryton planned it "today" (even past midnight)
         (line,) = _rows(snapshot.open_demand, order_id=s.number("sale.sale", cases.ids[key]))
         assert line["requested_date"] == cases.day(day), key
     (moved,) = _rows(snapshot.open_demand, order_id=s.number("sale.sale", cases.ids["moved_sale"]))
