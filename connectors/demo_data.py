@@ -131,7 +131,8 @@ def _singular(name: str) -> str:
 
 
 def _frame(entity: str, *columns: object) -> pd.DataFrame:
-    """A frame with the entity's canonical columns, in order; optional trailing ones take their defaults."""
+    """A frame with the entity's first canonical columns, in order (the optional rest take their defaults:
+    the demo has no lot sizes and no production starts)."""
     frame = pd.DataFrame(dict(zip(COLUMNS[entity][: len(columns)], columns, strict=True)))
     for rule in FIELD_RULES[entity][len(columns) :]:
         frame[rule.name] = pd.Series([rule.default] * len(frame), index=frame.index, dtype=object)

@@ -50,7 +50,9 @@ KINDS: dict[str, KindSpec] = {
     "odoo": KindSpec(
         "Odoo 17-19",
         ("url", "database", "username"),
-        {"protocol": "json2", "version": 19, "page_size": 500, "work_days_per_month": 21.0, **COMMON},
+        # company_id: the Odoo company to read (0 = the API user's current company, which follows whatever
+        # company the user last switched to in Odoo: set it on multi-company databases)
+        {"protocol": "json2", "version": 19, "page_size": 500, "work_days_per_month": 21.0, "company_id": 0, **COMMON},
         ("API_KEY",),
     ),
     "business_central": KindSpec(

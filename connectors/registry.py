@@ -15,6 +15,7 @@ from typing import Any
 from sop_functions import clock as sop_clock
 from sop_functions.snapshot import Snapshot
 
+from .notices import DataWarning
 from .profiles import KINDS, find_profile, secret, validate
 from .sync import Connector, EntityStatus, SnapshotStore, run_sync
 from .transport import ClientCredentials, ConfigError, HttpClient, RateLimiter, RefreshToken, RetryPolicy
@@ -59,17 +60,17 @@ def build_connector(
         now = company_clock(str(p.get("timezone") or ""))
     kind = p["kind"]
     if kind == "odoo":
-        from .odoo import Json2, JsonRpc, OdooConnector, StaticKey, json2_error
+        from .odoo import Json2, JsonRpc, OdooConnector, StaticKey, company_context, json2_error
 
         key = secret(name, "API_KEY")
         url = str(p["url"]).rstrip("/") + "/"
+        context = company_context(int(p["company_id"]))
         api: Json2 | JsonRpc
         if p["protocol"] == "json2":
-            api = Json2(
-                _client(name, "Odoo", url, p, clock, auth=StaticKey(key), error_parser=json2_error), p["database"]
-            )
+            client = _client(name, "Odoo", url, p, clock, auth=StaticKey(key), error_parser=json2_error)
+            api = Json2(client, p["database"], context)
         elif p["protocol"] == "jsonrpc":
-            api = JsonRpc(_client(name, "Odoo", url, p, clock), p["database"], p["username"], key)
+            api = JsonRpc(_client(name, "Odoo", url, p, clock), p["database"], p["username"], key, context)
         else:
             raise ConfigError(f"[{name}] protocol must be 'json2' (Odoo 19) or 'jsonrpc' (Odoo <= 18)")
         return OdooConnector(
@@ -163,6 +164,13 @@ def snapshot_from_profile(
     name, profile = find_profile(name_or_kind, config_path)
     connector = build_connector(name, profile, clock=clock, now=now, base_dir=config_path.parent)
     return run_sync(connector, store_for(name, profile, config_path), full=full)
+
+
+def warnings_from_profile(name_or_kind: str, config_path: Path) -> list[DataWarning]:
+    """The record warnings of the profile's current snapshot (what its last sync left out or read with a
+    fallback); the CLI prints them after ``snapshot_from_profile``."""
+    name, profile = find_profile(name_or_kind, config_path)
+    return store_for(name, profile, config_path).load_warnings()
 
 
 def check_profile(name_or_kind: str, config_path: Path, *, clock: Clock | None = None) -> list[EntityStatus]:

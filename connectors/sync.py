@@ -5,6 +5,11 @@ be retried) into memory, validates it into a :class:`Snapshot`, and returns that
 (raw records and watermarks for incremental syncs). Only then does :class:`SnapshotStore` write a new
 version folder and switch the ``current`` link to it with one atomic rename. Any failure before the
 switch leaves the previous snapshot and state exactly as they were.
+
+Records the connector could not read the way the ERP means them (a unit without conversion, a product
+without category) do not stop a sync: they come back as ``SyncResult.warnings``, are logged, and are stored
+with the version (``warnings.json``), so ``SnapshotStore.load_warnings`` tells what the current snapshot
+left out or read with a fallback.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, Literal, Protocol
 
 import pandas as pd
 
+from connectors.notices import DataWarning, log_warnings
 from sop_functions import clock
 from sop_functions.model import ENTITY_MODELS
 from sop_functions.snapshot import COLUMNS, FIELD_RULES, Snapshot, build_snapshot
@@ -42,6 +48,8 @@ class SyncResult:
     snapshot: Snapshot
     state: dict[str, Any] = field(default_factory=dict)
     """JSON-able: raw records by table and id, watermarks; handed back to the next incremental fetch."""
+    warnings: list[DataWarning] = field(default_factory=list)
+    """Source records left out or read with a stated fallback (the sync still succeeded)."""
 
 
 class Connector(Protocol):
@@ -103,6 +111,14 @@ class SnapshotStore:
         data = json.loads((folder / "state.json").read_text(encoding="utf-8"))
         return data if isinstance(data, dict) else None
 
+    def load_warnings(self) -> list[DataWarning]:
+        """The record warnings of the current snapshot's sync (none for versions written before warnings)."""
+        folder = self.current()
+        path = folder / "warnings.json" if folder is not None else None
+        if path is None or not path.is_file():
+            return []
+        return [DataWarning.from_json(w) for w in json.loads(path.read_text(encoding="utf-8"))]
+
     def load_snapshot(self) -> Snapshot | None:
         folder = self.current()
         if folder is None:
@@ -121,6 +137,7 @@ class SnapshotStore:
             staging.mkdir()
             _write(staging / "snapshot.json", snapshot_to_json(result.snapshot))
             _write(staging / "state.json", result.state)
+            _write(staging / "warnings.json", [w.to_json() for w in result.warnings])
             os.rename(staging, folder)
             tmp_link = self.root / f".current-{uuid.uuid4().hex[:8]}"
             os.symlink(os.path.relpath(folder, self.root), tmp_link)
@@ -141,4 +158,5 @@ def run_sync(connector: Connector, store: SnapshotStore, full: bool = False) -> 
     previous = None if full else store.load_state()
     result = connector.fetch(previous)
     store.commit(result)
+    log_warnings(result.snapshot.source, result.warnings)
     return result.snapshot

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from connectors.business_central import BusinessCentralConnector, bc_error, parse_custom_pages
 from connectors.exact_online import ExactConnector, exact_error
-from connectors.odoo import Json2, JsonRpc, OdooConnector, StaticKey, json2_error
+from connectors.odoo import Json2, JsonRpc, OdooConnector, StaticKey, company_context, json2_error
 from connectors.sap_b1 import SapB1Connector, SapSession, sap_error
 from connectors.sql import SqlConnector
 from connectors.sync import Connector
@@ -46,19 +46,22 @@ def now() -> dt.datetime:
     return ds.AS_OF
 
 
-def make_connector(kind: str, fake: Any, tmp: Path, retry: RetryPolicy | None = None) -> Connector:
+def make_connector(
+    kind: str, fake: Any, tmp: Path, retry: RetryPolicy | None = None, odoo_company: int = 0
+) -> Connector:
     retry = retry or fast_retry()
     common: dict[str, Any] = {"retry": retry, "timeout": TIMEOUT}
+    context = company_context(odoo_company)
     if kind == "odoo17":
         return OdooConnector(
-            JsonRpc(HttpClient("Odoo", fake.url, **common), fake.db, fake.login, fake.api_key),
+            JsonRpc(HttpClient("Odoo", fake.url, **common), fake.db, fake.login, fake.api_key, context),
             version=17,
             page_size=2,
             now=now,
         )
     if kind == "odoo19":
         client = HttpClient("Odoo", fake.url, auth=StaticKey(fake.api_key), error_parser=json2_error, **common)
-        return OdooConnector(Json2(client, fake.db), version=19, page_size=2, now=now)
+        return OdooConnector(Json2(client, fake.db, context), version=19, page_size=2, now=now)
     if kind == "business_central":
         auth = ClientCredentials(
             "Business Central",
@@ -117,17 +120,23 @@ T = {
         sa.Column("list_price", sa.Float),
         sa.Column("lead_days", sa.Integer),
         sa.Column("safety_qty", sa.Float),
+        sa.Column("moq", sa.Float),
+        sa.Column("order_mult", sa.Float),
     ),
     "onhand": sa.Table(
         "onhand", META, sa.Column("item_no", sa.String(20)), sa.Column("whs", sa.String(10)), sa.Column("qty", sa.Float)
     ),
-    "so_lines": sa.Table(
+    "so_heads": sa.Table(
+        "so_heads", META, sa.Column("order_no", sa.String(20), primary_key=True), sa.Column("req_date", sa.Date)
+    ),
+    "so_lines": sa.Table(  # quantities in the line's unit: `pack` items each; req_date empty = the order's
         "so_lines",
         META,
         sa.Column("order_no", sa.String(20)),
         sa.Column("item_no", sa.String(20)),
         sa.Column("qty", sa.Float),
         sa.Column("qty_shipped", sa.Float),
+        sa.Column("pack", sa.Float),
         sa.Column("req_date", sa.Date),
         sa.Column("cust", sa.String(80)),
     ),
@@ -139,6 +148,9 @@ T = {
         sa.Column("ship_date", sa.Date),
         sa.Column("cust", sa.String(80)),
     ),
+    "po_heads": sa.Table(
+        "po_heads", META, sa.Column("order_no", sa.String(20), primary_key=True), sa.Column("due", sa.Date)
+    ),
     "po_lines": sa.Table(
         "po_lines",
         META,
@@ -146,6 +158,7 @@ T = {
         sa.Column("item_no", sa.String(20)),
         sa.Column("qty", sa.Float),
         sa.Column("qty_recv", sa.Float),
+        sa.Column("pack", sa.Float),
         sa.Column("due", sa.Date),
         sa.Column("vendor", sa.String(80)),
     ),
@@ -157,6 +170,7 @@ T = {
         sa.Column("qty", sa.Float),
         sa.Column("qty_done", sa.Float),
         sa.Column("due", sa.Date),
+        sa.Column("start", sa.Date),
         sa.Column("status", sa.String(1)),
     ),
     "wc": sa.Table(
@@ -185,16 +199,19 @@ T = {
 }
 QUERIES = {
     "items": "SELECT item_no AS sku, name AS description, grp AS family, unit AS uom, std_cost AS unit_cost, "
-    "list_price AS unit_price, lead_days AS lead_time_days, safety_qty AS safety_stock FROM art",
+    "list_price AS unit_price, lead_days AS lead_time_days, safety_qty AS safety_stock, moq AS lot_min, "
+    "order_mult AS lot_multiple FROM art",
     "stock": "SELECT item_no AS sku, whs AS warehouse, qty FROM onhand",
-    "open_demand": "SELECT order_no AS order_id, item_no AS sku, qty - qty_shipped AS qty, req_date AS requested_date, "
-    "cust AS customer FROM so_lines WHERE qty > qty_shipped",
+    "open_demand": "SELECT l.order_no AS order_id, item_no AS sku, (qty - qty_shipped) * pack AS qty, "
+    "COALESCE(l.req_date, h.req_date) AS requested_date, cust AS customer "
+    "FROM so_lines l JOIN so_heads h ON h.order_no = l.order_no WHERE qty > qty_shipped",
     "shipments": "SELECT item_no AS sku, qty, ship_date, cust AS customer FROM deliveries "
     "WHERE ship_date <= :as_of_date",
-    "receipts": "SELECT order_no AS order_id, item_no AS sku, qty - qty_recv AS qty, due AS expected_date, "
-    "vendor AS supplier FROM po_lines WHERE qty > qty_recv",
+    "receipts": "SELECT l.order_no AS order_id, item_no AS sku, (qty - qty_recv) * pack AS qty, "
+    "COALESCE(l.due, h.due) AS expected_date, vendor AS supplier "
+    "FROM po_lines l JOIN po_heads h ON h.order_no = l.order_no WHERE qty > qty_recv",
     "production": "SELECT order_no AS order_id, item_no AS sku, qty - qty_done AS qty, due AS due_date, "
-    "CASE status WHEN 'P' THEN 'planned' WHEN 'F' THEN 'firm' ELSE 'running' END AS state "
+    "CASE status WHEN 'P' THEN 'planned' WHEN 'F' THEN 'firm' ELSE 'running' END AS state, start AS start_date "
     "FROM mo WHERE status IN ('P', 'F', 'R')",
     "work_centers": "SELECT code, name, hours_month AS hours_per_month FROM wc",
     "routings": "SELECT item_no AS sku, wc AS work_center, hrs_batch / batch AS hours_per_unit FROM routing",
@@ -206,6 +223,14 @@ def load_sql(engine: sa.Engine) -> None:
     META.drop_all(engine)
     META.create_all(engine)
     codes = {"planned": "P", "firm": "F", "running": "R"}
+
+    def pack(order: str, sku: str) -> float:
+        unit = ds.LINE_UNITS.get((order, sku))
+        return ds.UNITS[unit] if unit else 1.0
+
+    def own_date(order: str, sku: str, day: dt.date) -> dt.date | None:
+        return None if (order, sku) in ds.HEADER_DATED else day
+
     rows: dict[str, list[dict[str, Any]]] = {
         "art": [
             dict(
@@ -215,21 +240,56 @@ def load_sql(engine: sa.Engine) -> None:
                     strict=True,
                 )
             )
+            | dict(zip(["moq", "order_mult"], ds.LOTS.get(i[0], (0.0, 0.0)), strict=True))
             for i in ds.ITEMS
         ],
         "onhand": [{"item_no": s, "whs": w, "qty": q} for s, w, q in ds.STOCK],
+        "so_heads": [
+            {"order_no": o, "req_date": dd if (o, s) in ds.HEADER_DATED else dt.date(2026, 5, 1)}
+            for o, s, *_, dd, _c in ds.SALES_LINES
+            if s == next(x[1] for x in ds.SALES_LINES if x[0] == o)
+        ],
         "so_lines": [
-            {"order_no": o, "item_no": s, "qty": q, "qty_shipped": d, "req_date": dd, "cust": c}
+            {
+                "order_no": o,
+                "item_no": s,
+                "qty": q / pack(o, s),
+                "qty_shipped": d / pack(o, s),
+                "pack": pack(o, s),
+                "req_date": own_date(o, s, dd),
+                "cust": c,
+            }
             for o, s, q, d, dd, c in ds.SALES_LINES
         ],
         "deliveries": [{"item_no": s, "qty": q, "ship_date": d, "cust": c} for s, q, d, c in ds.SHIPMENTS]
         + [{"item_no": "BK-100", "qty": 1.0, "ship_date": dt.date(2026, 6, 3), "cust": "Future"}],
+        "po_heads": [
+            {"order_no": o, "due": d if (o, s) in ds.HEADER_DATED else dt.date(2026, 5, 1)}
+            for o, s, _q, _r, d, _c in ds.PURCHASE_LINES
+            if s == next(x[1] for x in ds.PURCHASE_LINES if x[0] == o)
+        ],
         "po_lines": [
-            {"order_no": o, "item_no": s, "qty": q, "qty_recv": r, "due": d, "vendor": c}
+            {
+                "order_no": o,
+                "item_no": s,
+                "qty": q / pack(o, s),
+                "qty_recv": r / pack(o, s),
+                "pack": pack(o, s),
+                "due": own_date(o, s, d),
+                "vendor": c,
+            }
             for o, s, q, r, d, c in ds.PURCHASE_LINES
         ],
         "mo": [
-            {"order_no": o, "item_no": s, "qty": q, "qty_done": d, "due": dd, "status": codes[st]}
+            {
+                "order_no": o,
+                "item_no": s,
+                "qty": q,
+                "qty_done": d,
+                "due": dd,
+                "start": ds.PRODUCTION_STARTS.get(o),
+                "status": codes[st],
+            }
             for o, s, q, d, dd, st in ds.PRODUCTION
         ]
         + [
@@ -239,6 +299,7 @@ def load_sql(engine: sa.Engine) -> None:
                 "qty": 4.0,
                 "qty_done": 4.0,
                 "due": dt.date(2026, 5, 1),
+                "start": None,
                 "status": "C",
             }
         ],

@@ -5,6 +5,10 @@ paging with ``Prefer: odata.maxpagesize``; 429 beyond the service's limits (6,00
 Read from the standard API: ``items`` (type Inventory), ``salesOrders`` + ``salesOrderLines`` (open =
 ``quantity - shippedQuantity``, dated ``shipmentDate``), ``purchaseOrders`` + ``purchaseOrderLines`` (open
 = ``quantity - receivedQuantity``, ``expectedReceiptDate``), ``salesShipments`` + ``salesShipmentLines``.
+Line quantities are in the line's ``unitOfMeasureCode``; a line in another unit than the item's base unit
+is converted with the ``item_units`` custom page (BC's *Item Unit of Measure*, qty per unit of measure),
+else left out with a warning. BC writes an empty date as ``0001-01-01``: a line without its own date takes
+the order's ``requestedDeliveryDate`` / ``requestedReceiptDate``.
 
 **Not in the standard API** (:data:`STANDARD_GAPS`): stock per location (items only carry the total
 ``inventory``), lead time and safety stock, production orders, work centers, routings and BOMs. A user
@@ -22,8 +26,18 @@ from typing import Any
 
 import requests
 
+from connectors.families import family_or_uncategorized
 from connectors.sync import EntityStatus, SyncResult
-from connectors.transport import ApiError, ConfigError, ConnectorError, HttpClient, NotFoundError, Reader, link_pages
+from connectors.transport import (
+    ApiError,
+    ConfigError,
+    ConnectorError,
+    HttpClient,
+    NotFoundError,
+    Reader,
+    Row,
+    link_pages,
+)
 from connectors.transport import odata_v4 as odata
 from connectors.transport.redact import excerpt
 from sop_functions import clock
@@ -39,8 +53,11 @@ STANDARD_GAPS = {
 }
 CUSTOM_ENTITIES = {
     **{e: COLUMNS[e] for e in ("stock", "production", "work_centers", "routings", "bom")},
-    "item_planning": ["sku", "lead_time_days", "safety_stock"],
+    "item_planning": ["sku", "lead_time_days", "safety_stock", "lot_min", "lot_multiple", "lot_max"],
+    "item_units": ["sku", "unit", "qty_per_unit"],
 }
+BLANK_DATE = "0001-01-01"
+"""How Business Central writes an empty date."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,35 @@ def parse_custom_pages(raw: Mapping[str, Any]) -> dict[str, CustomPage]:
     return pages
 
 
+def _date(row: Row, field: str) -> dt.date | None:
+    """A BC date, None when empty (``0001-01-01``)."""
+    value = row.get(field)
+    if value is None or str(value).startswith(BLANK_DATE):
+        return None
+    return row.date(field, required=False)
+
+
+class _Units:
+    """Line quantities in the item's base unit: as is in the base unit, else by the item's qty per unit."""
+
+    def __init__(self, base: Mapping[str, str], per_unit: Mapping[tuple[str, str], Any]) -> None:
+        self.base, self.per_unit = base, per_unit
+
+    def qty(self, row: Row, entity: str, sku: str, qty: float) -> float | None:
+        unit = str(row.get("unitOfMeasureCode") or "") or self.base.get(sku, "")
+        if unit == self.base.get(sku, unit):
+            return qty
+        factor = self.per_unit.get((sku, unit))
+        if not factor:
+            row.warn(
+                entity,
+                f"quantity {qty:g} is in {unit}, not in {sku}'s base unit {self.base.get(sku)}, "
+                "and no item_units page gives its qty per unit of measure: left out",
+            )
+            return None
+        return qty * float(factor)
+
+
 def bc_error(resp: requests.Response) -> ApiError:
     """``{"error": {"code": "...", "message": "..."}}``."""
     try:
@@ -90,9 +136,9 @@ def bc_error(resp: requests.Response) -> ApiError:
 
 STANDARD = {
     "items": ("items", {"$filter": "type eq 'Inventory'"}),
-    "salesOrders": ("salesOrders", {"$select": "id,number,customerName,status"}),
+    "salesOrders": ("salesOrders", {"$select": "id,number,customerName,status,requestedDeliveryDate"}),
     "salesOrderLines": ("salesOrderLines", {"$filter": "lineType eq 'Item'"}),
-    "purchaseOrders": ("purchaseOrders", {"$select": "id,number,vendorName,status"}),
+    "purchaseOrders": ("purchaseOrders", {"$select": "id,number,vendorName,status,requestedReceiptDate"}),
     "purchaseOrderLines": ("purchaseOrderLines", {"$filter": "lineType eq 'Item'"}),
     "salesShipments": ("salesShipments", {"$select": "id,number,customerName"}),
     "salesShipmentLines": ("salesShipmentLines", {"$filter": "lineType eq 'Item'"}),
@@ -147,11 +193,13 @@ class BusinessCentralConnector:
         for entity, page in self.custom.items():
             raw[f"custom.{entity}"] = self._all(page.path)
         reader = Reader(self.source)
-        records = self.map(raw, reader)
+        records = self.map(raw, reader, as_of.date())
         reader.check()
-        return SyncResult(snapshot_from_records(self.source, as_of, records), {"raw": raw})
+        return SyncResult(snapshot_from_records(self.source, as_of, records), {"raw": raw}, list(reader.notes))
 
-    def map(self, raw: dict[str, list[dict[str, Any]]], reader: Reader) -> dict[str, list[dict[str, Any]]]:
+    def map(
+        self, raw: dict[str, list[dict[str, Any]]], reader: Reader, as_of: dt.date
+    ) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for entity, page in self.custom.items():
             for rec in raw[f"custom.{entity}"]:
@@ -159,6 +207,8 @@ class BusinessCentralConnector:
                 canon: dict[str, Any] = {}
                 for name, source in page.fields.items():
                     value = rec.get(source)
+                    if isinstance(value, str) and value.startswith(BLANK_DATE):
+                        value = None  # BC's empty date
                     mapped = page.values.get(name, {})
                     if mapped:
                         if str(value) not in mapped:
@@ -170,6 +220,8 @@ class BusinessCentralConnector:
                 if row.ok and (entity != "production" or canon.get("state") != "skip"):
                     out[entity].append(canon)
         planning = {r["sku"]: r for r in out.pop("item_planning", [])}
+        per_unit = {(str(r["sku"]), str(r["unit"])): r["qty_per_unit"] for r in out.pop("item_units", [])}
+        base: dict[str, str] = {}
         for rec in raw["items"]:
             row = reader.row("items", rec, "number")
             sku = row.text("number")
@@ -177,32 +229,37 @@ class BusinessCentralConnector:
             item = {
                 "sku": sku,
                 "description": row.text("displayName", False),
-                "family": row.text("itemCategoryCode"),
+                "family": family_or_uncategorized(row, row.text("itemCategoryCode", required=False)),
                 "uom": row.text("baseUnitOfMeasureCode"),
                 "unit_cost": row.num("unitCost"),
                 "unit_price": row.num("unitPrice"),
                 "lead_time_days": extra.get("lead_time_days", 0),
                 "safety_stock": extra.get("safety_stock", 0.0),
+                **{k: extra[k] for k in ("lot_min", "lot_multiple", "lot_max") if extra.get(k) is not None},
             }
+            base[sku] = item["uom"]
             total = row.num("inventory", required=False)
             if row.ok:
                 out["items"].append(item)
                 if "stock" not in self.custom and total:
                     out["stock"].append({"sku": sku, "warehouse": "ALL", "qty": total})
-        self._lines(raw, reader, out, "salesOrders", "salesOrderLines", "shippedQuantity", "shipmentDate")
-        self._lines(raw, reader, out, "purchaseOrders", "purchaseOrderLines", "receivedQuantity", "expectedReceiptDate")
+        units = _Units(base, per_unit)
+        self._lines(raw, reader, out, units, as_of, sales=True)
+        self._lines(raw, reader, out, units, as_of, sales=False)
         heads = {h.get("id"): h for h in raw["salesShipments"]}
         for rec in raw["salesShipmentLines"]:
             row = reader.row("salesShipmentLines", rec, "id", "documentNo")
             head = row.lookup("documentId", heads, "sales shipment")
+            sku, quantity = row.text("lineObjectNumber"), row.num("quantity")
             ship = {
-                "sku": row.text("lineObjectNumber"),
-                "qty": row.num("quantity"),
+                "sku": sku,
                 "ship_date": row.date("shipmentDate"),
                 "customer": str(head.get("customerName", "")) if head else "",
             }
             if row.ok:
-                out["shipments"].append(ship)
+                qty = units.qty(row, "shipments", sku, quantity)
+                if qty is not None:
+                    out["shipments"].append({**ship, "qty": qty})
         return dict(out)
 
     def _lines(
@@ -210,41 +267,41 @@ class BusinessCentralConnector:
         raw: dict[str, list[dict[str, Any]]],
         reader: Reader,
         out: dict[str, list[dict[str, Any]]],
-        heads_name: str,
-        lines_name: str,
-        done_field: str,
-        date_field: str,
+        units: _Units,
+        as_of: dt.date,
+        *,
+        sales: bool,
     ) -> None:
+        heads_name, lines_name = (
+            ("salesOrders", "salesOrderLines") if sales else ("purchaseOrders", "purchaseOrderLines")
+        )
+        done_field, date_field = (
+            ("shippedQuantity", "shipmentDate") if sales else ("receivedQuantity", "expectedReceiptDate")
+        )
+        wanted = "requestedDeliveryDate" if sales else "requestedReceiptDate"
+        entity = "open_demand" if sales else "receipts"
         heads = {h.get("id"): h for h in raw[heads_name]}
-        sales = heads_name == "salesOrders"
         for rec in raw[lines_name]:
             row = reader.row(lines_name, rec, "id", "documentId", "sequence")
             head = row.lookup("documentId", heads, heads_name[:-1])
             remaining = row.num("quantity") - row.num(done_field, required=False)
-            sku, date = row.text("lineObjectNumber"), row.date(date_field)
+            sku, date = row.text("lineObjectNumber"), _date(row, date_field)
             if not row.ok or remaining <= 1e-9 or head is None:
                 continue
+            if date is None:
+                date = _date(reader.row(heads_name, head, "id", "number"), wanted)
+            if date is None:
+                row.warn(entity, f"no {date_field} and no {wanted} on the order: due {as_of}")
+                date = as_of
+            qty = units.qty(row, entity, sku, remaining)
+            if qty is None:
+                continue
             party = str(head.get("customerName" if sales else "vendorName", ""))
+            order = {"order_id": str(head.get("number")), "sku": sku, "qty": qty}
             if sales:
-                out["open_demand"].append(
-                    {
-                        "order_id": str(head.get("number")),
-                        "sku": sku,
-                        "qty": remaining,
-                        "requested_date": date,
-                        "customer": party,
-                    }
-                )
+                out["open_demand"].append({**order, "requested_date": date, "customer": party})
             else:
-                out["receipts"].append(
-                    {
-                        "order_id": str(head.get("number")),
-                        "sku": sku,
-                        "qty": remaining,
-                        "expected_date": date,
-                        "supplier": party,
-                    }
-                )
+                out["receipts"].append({**order, "expected_date": date, "supplier": party})
 
     def check(self) -> list[EntityStatus]:
         result: list[EntityStatus] = []

@@ -7,6 +7,10 @@ last 10 minutes; each refresh returns a new refresh token, persisted before use 
 :mod:`connectors.transport.oauth`). The client keeps to 60 calls a minute and stops before the daily
 limit, both read from ``X-RateLimit-Minutely-*`` / ``X-RateLimit-*`` headers.
 
+Quantities are in the item's unit: ``SalesOrderLines.Quantity`` is "in default units" (the screen shows
+``Quantity * UnitFactor``) and ``PurchaseOrderLines.Quantity`` "in item units" (not ``QuantityInPurchaseUnits``).
+A line without its own date (``DeliveryDate`` / ``ReceiptDate``) takes its order's.
+
 Deletions are not visible through ``/sync/`` reads (Exact reports them through ``sync/Deleted``); cancelled
 or completed orders are dropped by their status. Run ``--full`` now and then to drop deleted records.
 """
@@ -20,6 +24,7 @@ from typing import Any
 
 import requests
 
+from connectors.families import family_or_uncategorized
 from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import ApiError, ConnectorError, HttpClient, NotFoundError, Reader, exact_d, link_pages
 from connectors.transport.redact import excerpt
@@ -37,7 +42,7 @@ SYNC = {
     "SalesOrderHeaders": (
         "sync/SalesOrder/SalesOrderHeaders",
         "OrderID",
-        "OrderID,OrderNumber,OrderedByName,Status,Timestamp",
+        "OrderID,OrderNumber,OrderedByName,Status,DeliveryDate,Timestamp",
     ),
     "SalesOrderLines": (
         "sync/SalesOrder/SalesOrderLines",
@@ -47,7 +52,7 @@ SYNC = {
     "PurchaseOrders": (
         "sync/PurchaseOrder/PurchaseOrders",
         "PurchaseOrderID",
-        "PurchaseOrderID,OrderNumber,SupplierName,OrderStatus,Timestamp",
+        "PurchaseOrderID,OrderNumber,SupplierName,OrderStatus,ReceiptDate,Timestamp",
     ),
     "PurchaseOrderLines": (
         "sync/PurchaseOrder/PurchaseOrderLines",
@@ -62,11 +67,15 @@ SYNC = {
 }
 BULK = {
     "ItemWarehouses": ("inventory/ItemWarehouses", "ID", "ID,ItemCode,WarehouseCode,CurrentStock,SafetyStock"),
-    "SupplierItem": ("logistics/SupplierItem", "ID", "ID,ItemCode,PurchaseLeadTime,MainSupplier"),
+    "SupplierItem": (
+        "logistics/SupplierItem",
+        "ID",
+        "ID,ItemCode,PurchaseLeadTime,MainSupplier,MinimumQuantity,PurchaseUnitFactor",
+    ),
     "ShopOrders": (
         "manufacturing/ShopOrders",
         "ID",
-        "ID,ShopOrderNumber,ItemCode,PlannedQuantity,ProducedQuantity,PlannedDate,Status,IsReleased",
+        "ID,ShopOrderNumber,ItemCode,PlannedQuantity,ProducedQuantity,PlannedDate,PlannedStartDate,Status,IsReleased",
     ),
     "Workcenters": ("manufacturing/Workcenters", "ID", "ID,Code,Description,Capacity"),
     "BillOfMaterialMaterials": (
@@ -97,6 +106,12 @@ ENTITY = {
 }
 OPEN_SALES = {12, 20}  # open, partial
 OPEN_PURCHASE = {10, 20}  # open, partial
+
+
+def _pack(supplier_item: dict[str, Any]) -> float:
+    """Items bought in a bigger unit (``PurchaseUnitFactor`` items per purchase unit) come in whole units."""
+    factor = float(supplier_item.get("PurchaseUnitFactor") or 0.0)
+    return factor if factor > 1.0 else 0.0
 
 
 def exact_error(resp: requests.Response) -> ApiError:
@@ -149,14 +164,18 @@ class ExactConnector:
         for name, (path, key, select) in BULK.items():
             raw[name] = {str(r.get(key)): r for r in self._read(path, select, None)}
         reader = Reader(self.source)
-        records = self.map({k: list(v.values()) for k, v in raw.items()}, reader)
+        records = self.map({k: list(v.values()) for k, v in raw.items()}, reader, as_of.date())
         reader.check()
-        return SyncResult(snapshot_from_records(self.source, as_of, records), {"raw": raw, "watermarks": marks})
+        state = {"raw": raw, "watermarks": marks}
+        return SyncResult(snapshot_from_records(self.source, as_of, records), state, list(reader.notes))
 
-    def map(self, raw: dict[str, list[dict[str, Any]]], reader: Reader) -> dict[str, list[dict[str, Any]]]:
+    def map(
+        self, raw: dict[str, list[dict[str, Any]]], reader: Reader, as_of: dt.date
+    ) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         price = {r.get("ItemCode"): r.get("Price") for r in raw["SalesItemPrices"]}
-        lead = {r.get("ItemCode"): r.get("PurchaseLeadTime") for r in raw["SupplierItem"] if r.get("MainSupplier")}
+        main = {r.get("ItemCode"): r for r in raw["SupplierItem"] if r.get("MainSupplier")}
+        lead = {code: r.get("PurchaseLeadTime") for code, r in main.items()}
         safety: dict[str, float] = defaultdict(float)
         for rec in raw["ItemWarehouses"]:
             row = reader.row("ItemWarehouses", rec, "ID", "ItemCode")
@@ -177,12 +196,14 @@ class ExactConnector:
             item = {
                 "sku": sku,
                 "description": row.text("Description", False),
-                "family": row.text("ItemGroupDescription"),
+                "family": family_or_uncategorized(row, row.text("ItemGroupDescription", False)),
                 "uom": row.text("Unit"),
                 "unit_cost": row.num("CostPriceStandard"),
                 "unit_price": float(price.get(sku) or 0.0),
                 "lead_time_days": int(lead.get(sku) or 0),
                 "safety_stock": safety.get(sku, 0.0),
+                "lot_min": float(main.get(sku, {}).get("MinimumQuantity") or 0.0),
+                "lot_multiple": _pack(main.get(sku, {})),
             }
             if row.ok:
                 out["items"].append(item)
@@ -231,7 +252,13 @@ class ExactConnector:
                 row = reader.row(lines_name, rec, "ID", head_key)
                 head = row.lookup(head_key, heads, heads_name)
                 remaining = row.num("Quantity") - row.num(done, False)
-                line = {"sku": row.text("ItemCode"), "qty": remaining, date_key: row.date(date)}
+                day = row.date(date, required=False)
+                if day is None and head is not None:  # no date of its own: the order's
+                    day = reader.row(heads_name, head, head_key, "OrderNumber").date(date, required=False)
+                if day is None:
+                    row.warn(entity, f"no {date} on the line nor its order: due {as_of}")
+                    day = as_of
+                line = {"sku": row.text("ItemCode"), "qty": remaining, date_key: day}
                 if row.ok and head and int(head.get(status_field) or 0) in open_codes and remaining > 1e-9:
                     out[entity].append(
                         {"order_id": str(head.get("OrderNumber")), **line, party_key: str(head.get(party) or "")}
@@ -263,6 +290,7 @@ class ExactConnector:
                 "qty": remaining,
                 "due_date": row.date("PlannedDate"),
                 "state": state,
+                "start_date": row.date("PlannedStartDate", False),
             }
             if row.ok and state and remaining > 1e-9:
                 out["production"].append(order)

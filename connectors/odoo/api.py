@@ -6,6 +6,10 @@
 - JSON-2 (Odoo 19+): ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <API key>`` and
   ``X-Odoo-Database``, named parameters in the body, real HTTP status codes and
   ``{name, message, arguments, context, debug}`` error bodies.
+
+Both send the same ``context`` with every call: on a multi-company database
+``{"allowed_company_ids": [id]}`` makes Odoo's record rules show that company's records only (without it,
+Odoo shows the API user's *current* company, whichever that is today).
 """
 
 from __future__ import annotations
@@ -66,14 +70,21 @@ class StaticKey:
         return (self.key,)
 
 
+def company_context(company_id: int) -> dict[str, Any]:
+    """The context that reads one company of a multi-company database (0: the user's current company)."""
+    return {"allowed_company_ids": [company_id]} if company_id else {}
+
+
 class Json2(OdooApi):
-    def __init__(self, client: HttpClient, database: str) -> None:
+    def __init__(self, client: HttpClient, database: str, context: dict[str, Any] | None = None) -> None:
         self.client = client
         self.database = database
+        self.context = dict(context or {})
 
     def _call(self, model: str, method: str, body: dict[str, Any]) -> Any:
         headers = {"X-Odoo-Database": self.database} if self.database else {}
-        return self.client.json("POST", f"json/2/{model}/{method}", json={**body, "context": {}}, headers=headers)
+        payload = {**body, "context": self.context}
+        return self.client.json("POST", f"json/2/{model}/{method}", json=payload, headers=headers)
 
     def search_read(
         self, model: str, domain: Domain, fields: list[str], limit: int, order: str
@@ -91,11 +102,14 @@ class Json2(OdooApi):
 
 
 class JsonRpc(OdooApi):
-    def __init__(self, client: HttpClient, database: str, login: str, key: str) -> None:
+    def __init__(
+        self, client: HttpClient, database: str, login: str, key: str, context: dict[str, Any] | None = None
+    ) -> None:
         self.client = client
         self.database = database
         self.login = login
         self.key = key
+        self.context = dict(context or {})
         self.uid: int | None = None
         self._ids = itertools.count(1)
 
@@ -125,6 +139,7 @@ class JsonRpc(OdooApi):
             if not isinstance(uid, int) or isinstance(uid, bool):
                 raise AuthError(f"Odoo refused login {self.login!r} on database {self.database!r}")
             self.uid = uid
+        kwargs = {**kwargs, "context": self.context} if self.context else kwargs
         return self._rpc("object", "execute_kw", [self.database, self.uid, self.key, model, method, args, kwargs])
 
     def search_read(

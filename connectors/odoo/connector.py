@@ -19,7 +19,9 @@ from sop_functions import clock
 from sop_functions.snapshot import snapshot_from_records
 
 from .api import Domain, OdooApi
+from .fields import line_uom, supplier_uom
 from .mapping import Raw, to_records
+from .units import uom_fields
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Table:
 def tables(version: int) -> list[Table]:
     qty = "quantity" if version >= 17 else "quantity_done"
     product_types = ["product", "consu"]
+    unit = line_uom(version)
     done_out = [
         ("state", "=", "done"),
         ("location_dest_id.usage", "=", "customer"),
@@ -45,6 +48,7 @@ def tables(version: int) -> list[Table]:
         ("location_dest_id.usage", "!=", "customer"),
     ]
     return [
+        Table("uom.uom", "uom.uom", [("active", "in", [True, False])], uom_fields(version), "items"),
         Table(
             "product.product",
             "product.product",
@@ -65,11 +69,15 @@ def tables(version: int) -> list[Table]:
             "product.supplierinfo",
             "product.supplierinfo",
             [],
-            ("product_tmpl_id", "product_id", "delay", "sequence"),
+            ("product_tmpl_id", "product_id", "delay", "sequence", "min_qty", supplier_uom(version)),
             "items",
         ),
         Table(
-            "stock.warehouse.orderpoint", "stock.warehouse.orderpoint", [], ("product_id", "product_min_qty"), "items"
+            "stock.warehouse.orderpoint",
+            "stock.warehouse.orderpoint",
+            [],
+            ("product_id", "product_min_qty", "qty_multiple"),
+            "items",
         ),
         Table(
             "stock.quant",
@@ -89,21 +97,31 @@ def tables(version: int) -> list[Table]:
             "sale.order.line",
             "sale.order.line",
             [("state", "in", ["sale", "done"])],
-            ("order_id", "product_id", "product_uom_qty", "qty_delivered", "order_partner_id"),
+            ("order_id", "product_id", "product_uom_qty", "qty_delivered", unit, "order_partner_id"),
             "open_demand",
         ),
         Table(
             "purchase.order.line",
             "purchase.order.line",
             [("state", "in", ["purchase", "done"])],
-            ("order_id", "product_id", "product_qty", "qty_received", "date_planned", "partner_id"),
+            ("order_id", "product_id", "product_qty", "qty_received", unit, "date_planned", "partner_id"),
             "receipts",
         ),
         Table(
             "mrp.production",
             "mrp.production",
             [("state", "in", ["draft", "confirmed", "progress", "to_close"])],
-            ("name", "product_id", "product_qty", "qty_produced", "date_deadline", "date_finished", "state"),
+            (
+                "name",
+                "product_id",
+                "product_qty",
+                "qty_produced",
+                "product_uom_id",
+                "date_deadline",
+                "date_finished",
+                "date_start",
+                "state",
+            ),
             "production",
         ),
         Table("resource.calendar", "resource.calendar", [], ("name", "hours_per_day"), "work_centers"),
@@ -114,8 +132,14 @@ def tables(version: int) -> list[Table]:
             ("code", "name", "default_capacity", "time_efficiency", "resource_calendar_id"),
             "work_centers",
         ),
-        Table("mrp.bom", "mrp.bom", [("type", "=", "normal")], ("product_tmpl_id", "product_id", "product_qty"), "bom"),
-        Table("mrp.bom.line", "mrp.bom.line", [], ("bom_id", "product_id", "product_qty"), "bom"),
+        Table(
+            "mrp.bom",
+            "mrp.bom",
+            [("type", "=", "normal")],
+            ("product_tmpl_id", "product_id", "product_qty", "product_uom_id"),
+            "bom",
+        ),
+        Table("mrp.bom.line", "mrp.bom.line", [], ("bom_id", "product_id", "product_qty", "product_uom_id"), "bom"),
         Table(
             "mrp.routing.workcenter",
             "mrp.routing.workcenter",
@@ -123,8 +147,16 @@ def tables(version: int) -> list[Table]:
             ("bom_id", "workcenter_id", "time_cycle_manual"),
             "routings",
         ),
-        Table("stock.move", "stock.move", done_out, ("product_id", qty, "date", "partner_id"), "shipments"),
-        Table("stock.move.return", "stock.move", done_back, ("product_id", qty, "date", "partner_id"), "shipments"),
+        Table(
+            "stock.move", "stock.move", done_out, ("product_id", qty, "product_uom", "date", "partner_id"), "shipments"
+        ),
+        Table(
+            "stock.move.return",
+            "stock.move",
+            done_back,
+            ("product_id", qty, "product_uom", "date", "partner_id"),
+            "shipments",
+        ),
     ]
 
 
@@ -180,10 +212,10 @@ class OdooConnector:
             stamps = [str(r.get("write_date")) for r in raw[table.name].values() if r.get("write_date")]
             marks[table.name] = max(stamps, default=mark or "1970-01-01 00:00:00")
         reader = Reader(self.source)
-        records = to_records(raw, reader, self.work_days_per_month)
+        records = to_records(raw, reader, self.work_days_per_month, self.version)
         reader.check()
         snapshot = snapshot_from_records(self.source, as_of, records)
-        return SyncResult(snapshot, {"raw": raw, "watermarks": marks})
+        return SyncResult(snapshot, {"raw": raw, "watermarks": marks}, list(reader.notes))
 
     def check(self) -> list[EntityStatus]:
         seen: dict[str, EntityStatus] = {}

@@ -7,8 +7,10 @@ session"); the client logs in again once and resends. Collections page with ``Pr
 odata.maxpagesize=N`` and a ``odata.nextLink`` relative to the service root.
 
 Read: ``Items`` (inventory items: ``ItemWarehouseInfoCollection.InStock`` per warehouse, ``AvgStdPrice``,
-``ItemPrices`` of the configured price list, ``LeadTime``, ``MinInventory``, group name from
-``ItemGroups``), open ``Orders`` / ``PurchaseOrders`` (``RemainingOpenQuantity`` of open lines, ``ShipDate``),
+``ItemPrices`` of the configured price list, ``LeadTime``, ``MinInventory``, ``MinOrderQuantity``,
+``OrderMultiple``, group name from ``ItemGroups``), open ``Orders`` / ``PurchaseOrders`` (open lines'
+``RemainingOpenInventoryQuantity``: the open quantity in the inventory unit, where ``RemainingOpenQuantity``
+is in the line's unit of measure; ``ShipDate``, else the document's ``DocDueDate``),
 ``DeliveryNotes`` and ``Returns`` (history), ``ProductionOrders`` (planned -> planned; released ->
 firm, or running once some quantity is completed), ``Resources`` (work centers) and ``ProductTrees``
 (item lines -> BOM, resource lines -> routings, per tree quantity). Resource capacity is not read
@@ -24,6 +26,7 @@ from typing import Any
 
 import requests
 
+from connectors.families import family_or_uncategorized
 from connectors.sync import EntityStatus, SyncResult
 from connectors.transport import (
     ApiError,
@@ -32,6 +35,7 @@ from connectors.transport import (
     HttpClient,
     NotFoundError,
     Reader,
+    Row,
     link_pages,
     sap_odata,
 )
@@ -94,12 +98,20 @@ class SapSession:
         headers["Cookie"] = self.cookie or ""
 
 
+def _inventory_qty(row: Row, inventory_field: str, line_field: str) -> float:
+    """A document line's quantity in the item's inventory unit: the ``...Inventory...`` field when the
+    Service Layer gives it, else the line-unit quantity times ``UnitsOfMeasurment`` (items per unit)."""
+    if row.get(inventory_field) is not None:
+        return row.num(inventory_field)
+    return row.num(line_field) * (row.num("UnitsOfMeasurment", required=False, default=1.0) or 1.0)
+
+
 TABLES: dict[str, tuple[str, dict[str, str], str]] = {
     "Items": (
         "Items",
         {
             "$select": "ItemCode,ItemName,ItemsGroupCode,InventoryUOM,AvgStdPrice,ItemPrices,LeadTime,"
-            "MinInventory,ItemWarehouseInfoCollection",
+            "MinInventory,MinOrderQuantity,OrderMultiple,ItemWarehouseInfoCollection",
             "$filter": "InventoryItem eq 'tYES'",
         },
         "items",
@@ -107,12 +119,12 @@ TABLES: dict[str, tuple[str, dict[str, str], str]] = {
     "ItemGroups": ("ItemGroups", {"$select": "Number,GroupName"}, "items"),
     "Orders": (
         "Orders",
-        {"$select": "DocEntry,DocNum,CardName,DocumentLines", "$filter": "DocumentStatus eq 'bost_Open'"},
+        {"$select": "DocEntry,DocNum,CardName,DocDueDate,DocumentLines", "$filter": "DocumentStatus eq 'bost_Open'"},
         "open_demand",
     ),
     "PurchaseOrders": (
         "PurchaseOrders",
-        {"$select": "DocEntry,DocNum,CardName,DocumentLines", "$filter": "DocumentStatus eq 'bost_Open'"},
+        {"$select": "DocEntry,DocNum,CardName,DocDueDate,DocumentLines", "$filter": "DocumentStatus eq 'bost_Open'"},
         "receipts",
     ),
     "DeliveryNotes": ("DeliveryNotes", {"$select": "DocEntry,DocDate,CardName,DocumentLines"}, "shipments"),
@@ -121,7 +133,7 @@ TABLES: dict[str, tuple[str, dict[str, str], str]] = {
         "ProductionOrders",
         {
             "$select": "AbsoluteEntry,DocumentNumber,ItemNo,PlannedQuantity,"
-            "CompletedQuantity,DueDate,ProductionOrderStatus",
+            "CompletedQuantity,DueDate,StartDate,ProductionOrderStatus",
             "$filter": "ProductionOrderStatus eq 'boposPlanned' or ProductionOrderStatus eq 'boposReleased'",
         },
         "production",
@@ -162,17 +174,19 @@ class SapB1Connector:
         as_of = self.now()
         raw = {name: self._all(path, params) for name, (path, params, _e) in TABLES.items()}
         reader = Reader(self.source)
-        records = self.map(raw, reader)
+        records = self.map(raw, reader, as_of.date())
         reader.check()
-        return SyncResult(snapshot_from_records(self.source, as_of, records), {"raw": raw})
+        return SyncResult(snapshot_from_records(self.source, as_of, records), {"raw": raw}, list(reader.notes))
 
-    def map(self, raw: dict[str, list[dict[str, Any]]], reader: Reader) -> dict[str, list[dict[str, Any]]]:
+    def map(
+        self, raw: dict[str, list[dict[str, Any]]], reader: Reader, as_of: dt.date
+    ) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = defaultdict(list)
         groups = {g.get("Number"): g.get("GroupName") for g in raw["ItemGroups"]}
         for rec in raw["Items"]:
             row = reader.row("Items", rec, "ItemCode")
             sku = row.text("ItemCode")
-            family = row.lookup("ItemsGroupCode", groups, "item group")
+            family = family_or_uncategorized(row, str(groups.get(rec.get("ItemsGroupCode")) or ""))
             prices = [p for p in rec.get("ItemPrices") or [] if p.get("PriceList") == self.price_list]
             item = {
                 "sku": sku,
@@ -183,6 +197,8 @@ class SapB1Connector:
                 "unit_price": float(prices[0].get("Price") or 0.0) if prices else 0.0,
                 "lead_time_days": int(row.num("LeadTime", False)),
                 "safety_stock": row.num("MinInventory", False),
+                "lot_min": row.num("MinOrderQuantity", False),
+                "lot_multiple": row.num("OrderMultiple", False),
             }
             for wh in rec.get("ItemWarehouseInfoCollection") or []:
                 wrow = reader.row(
@@ -202,12 +218,18 @@ class SapB1Connector:
                     row = reader.row(
                         f"{table}.DocumentLines", {**line, "DocNum": doc.get("DocNum")}, "DocNum", "LineNum"
                     )
-                    qty = row.num("RemainingOpenQuantity")
+                    qty = _inventory_qty(row, "RemainingOpenInventoryQuantity", "RemainingOpenQuantity")
+                    day = row.date("ShipDate", required=False) or reader.row(table, doc, "DocNum").date(
+                        "DocDueDate", required=False
+                    )
+                    if day is None:
+                        row.warn(entity, f"no ShipDate nor DocDueDate: due {as_of}")
+                        day = as_of
                     rec_out = {
                         "order_id": str(doc.get("DocNum")),
                         "sku": row.text("ItemCode"),
                         "qty": qty,
-                        date_key: row.date("ShipDate"),
+                        date_key: day,
                         party_key: str(doc.get("CardName") or ""),
                     }
                     if row.ok and line.get("LineStatus", "bost_Open") == "bost_Open" and qty > 1e-9:
@@ -222,7 +244,7 @@ class SapB1Connector:
                     )
                     ship = {
                         "sku": row.text("ItemCode"),
-                        "qty": sign * row.num("Quantity"),
+                        "qty": sign * _inventory_qty(row, "InventoryQuantity", "Quantity"),
                         "ship_date": date,
                         "customer": str(doc.get("CardName") or ""),
                     }
@@ -246,6 +268,7 @@ class SapB1Connector:
                 "qty": remaining,
                 "due_date": row.date("DueDate"),
                 "state": state,
+                "start_date": row.date("StartDate", False),
             }
             if row.ok and state and remaining > 1e-9:
                 out["production"].append(order)

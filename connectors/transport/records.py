@@ -3,6 +3,8 @@
 Mapping modules read each source record through a :class:`Row`; a bad value is recorded as a
 :class:`RecordIssue` naming the table, the record (its id and code) and the field, and the row is
 marked bad so it is left out. :meth:`Reader.check` raises one :class:`SourceDataError` with all of them.
+Data that is well formed but cannot be read the way the ERP means it (a unit without conversion, an order
+without any date) is a warning instead (:meth:`Row.warn`): the sync goes on and ``Reader.notes`` tells.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from connectors.notices import Notes
 
 from .errors import RecordIssue, SourceDataError
 
@@ -57,6 +61,7 @@ class Reader:
     def __init__(self, source: str) -> None:
         self.source = source
         self.issues: list[RecordIssue] = []
+        self.notes = Notes()
 
     def row(self, table: str, record: Mapping[str, Any], *keys: str) -> Row:
         """Wrap one record; ``keys`` are the fields that name it in messages (e.g. ``"id", "default_code"``)."""
@@ -84,6 +89,10 @@ class Row:
     def _bad(self, field: str, message: str) -> None:
         self.ok = False
         self.reader.add(self.table, self.label, field, message)
+
+    def warn(self, entity: str, message: str) -> None:
+        """A per-record warning (the sync goes on); ``message`` says what sopxl did with the record."""
+        self.reader.notes.add(entity, self.table, self.label, message)
 
     def get(self, field: str, default: Any = None) -> Any:
         return self.record.get(field, default)

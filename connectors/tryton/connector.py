@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connectors.notices import log_warnings
 from sop_functions.snapshot import Snapshot
 
 from .settings import TrytonSettings
@@ -13,7 +14,8 @@ class TrytonConnector:
     """``TrytonConnector(settings).snapshot()``: read a Tryton server into a :class:`Snapshot`.
 
     The first call (or ``full=True``) reads everything; later calls read only what changed since the last
-    successful sync (state in ``settings.cache_file``). ``last_report`` tells what was fetched.
+    successful sync (state in ``settings.cache_file``). ``last_report`` tells what was fetched, and its
+    ``warnings`` which records were left out or read with a fallback (also logged).
     """
 
     def __init__(self, settings: TrytonSettings) -> None:
@@ -49,4 +51,5 @@ class TrytonConnector:
             )
         finally:
             transport.close()
+        log_warnings(snapshot.source, self.last_report.warnings)
         return snapshot

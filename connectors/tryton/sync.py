@@ -23,16 +23,19 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connectors.notices import DataWarning, Notes
 from sop_functions import clock
 from sop_functions.snapshot import Snapshot, snapshot_from_records
 
 from .codec import decode, encode
 from .mapping import SOURCES, Row, Source, map_all, stock_context
+from .sources import sources_fingerprint
 from .transport import TrytonTransport
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = f"2-{sources_fingerprint()}"
+"""Cached rows of other sources (fields, domains) cannot be re-mapped: the cache starts over."""
 STAMP_FIELDS = ("create_date", "write_date")
 
 
@@ -46,6 +49,8 @@ class SyncReport:
     deleted: dict[str, list[int]] = field(default_factory=dict)
     requests: int = 0
     seconds: float = 0.0
+    warnings: list[DataWarning] = field(default_factory=list)
+    """Records left out or read with a stated fallback (see :mod:`connectors.notices`)."""
 
     @property
     def total_fetched(self) -> int:
@@ -133,17 +138,34 @@ def _latest(rows: Iterator[Row] | list[Row]) -> dt.datetime | None:
     return max(stamps) if stamps else None
 
 
-def _installed(transport: TrytonTransport) -> set[str]:
+def _installed(transport: TrytonTransport) -> tuple[set[str], set[tuple[str, str]]]:
+    """The models of SOURCES the server has, and which of their module fields (model, field) exist."""
     models = sorted({s.model for s in SOURCES})
     rows = transport.model("ir.model", "search_read", [("name", "in", models)], 0, None, None, ["name"])
-    return {r["name"] for r in rows}
+    wanted = sorted({f for s in SOURCES for f in s.module_fields})
+    fields: set[tuple[str, str]] = set()
+    if wanted:
+        domain = [("model", "in", models), ("name", "in", wanted)]
+        found = transport.model("ir.model.field", "search_read", domain, 0, None, None, ["name", "model"])
+        fields = {(str(r["model"]), str(r["name"])) for r in found}
+    return {r["name"] for r in rows}, fields
 
 
 def _fetch_source(
-    transport: TrytonTransport, source: Source, previous: _SourceState | None, full: bool, overlap: dt.timedelta
+    transport: TrytonTransport,
+    source: Source,
+    previous: _SourceState | None,
+    full: bool,
+    overlap: dt.timedelta,
+    module_fields: tuple[str, ...] = (),
 ) -> tuple[_SourceState, int, list[int], list[int]]:
     """New state of one source, the number of rows fetched, the ids changed and the ids removed."""
-    fields = (*source.fields, *STAMP_FIELDS)
+    fields = (*source.fields, *module_fields, *STAMP_FIELDS)
+    if source.singleton:  # an unsaved singleton answers "now" as its create_date: no stamps
+        rows = {r["id"]: r for r in transport.model(source.model, "read", [1], [*source.fields, *module_fields])}
+        old = previous.rows if previous else {}
+        changed = [i for i, r in rows.items() if old.get(i) != r]
+        return _SourceState(None, rows), len(rows), changed, [i for i in old if i not in rows]
     if full or previous is None or not source.incremental or previous.watermark is None:
         rows = {r["id"]: r for r in transport.search_read(source.model, source.domain, fields)}
         old = previous.rows if previous else {}
@@ -193,7 +215,7 @@ def sync(
     requests_before = transport.requests_sent
     report = SyncReport(full=full)
     previous = {} if full else cache.load()
-    installed = _installed(transport)
+    installed, present = _installed(transport)
     # One "today" for everything: the server's clock in the company's time zone, so the as-of date, the
     # stock levels' date and the horizon's first month agree (a Brussels company at 00:05 is in the new day).
     as_of = (transport.server_time or clock.now(dt.UTC)).astimezone(company_zone(transport))
@@ -206,7 +228,10 @@ def sync(
                 raise RuntimeError(f"Tryton model {source.model} is not available (module not activated?)")
             states[source.name] = _SourceState(None, {})
             continue
-        state, fetched, changed, removed = _fetch_source(transport, source, previous.get(source.name), full, overlap)
+        extra = tuple(f for f in source.module_fields if (source.model, f) in present)
+        state, fetched, changed, removed = _fetch_source(
+            transport, source, previous.get(source.name), full, overlap, extra
+        )
         states[source.name] = state
         report.fetched[source.name] = fetched
         report.changed[source.name] = changed
@@ -218,8 +243,10 @@ def sync(
         stock[wh_id] = {r["id"]: float(r.get("quantity") or 0.0) for r in rows}
         report.fetched[f"stock@{wh_id}"] = len(rows)
     raw = {name: state.rows for name, state in states.items()}
-    records = map_all(raw, stock, today, default_lead_time_days)
+    notes = Notes()
+    records = map_all(raw, stock, today, default_lead_time_days, notes)
     snapshot = snapshot_from_records(source_name, as_of, records)
+    report.warnings = list(notes)
     cache.save(states, report.changed, report.deleted, full or not previous)
     report.requests = transport.requests_sent - requests_before
     report.seconds = time.monotonic() - started

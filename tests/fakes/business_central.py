@@ -1,7 +1,9 @@
 """A fake Business Central: Entra ID token endpoint (client credentials, expiring tokens) and API v2.0
 collections under ``/v2.0/<tenant>/<env>/api/v2.0/companies(<id>)/`` with ``Prefer: odata.maxpagesize``,
 ``@odata.nextLink`` (``$skiptoken``), ``{"error": {"code", "message"}}`` bodies, plus the custom API pages
-``sopxl/planning/v1.0`` a customer would publish for what the standard API lacks.
+``sopxl/planning/v1.0`` a customer would publish for what the standard API lacks (among them *Item Unit of
+Measure*, the only place BC keeps how many base units a box holds). Lines in a second unit carry its
+``unitOfMeasureCode`` and their quantities in it; an empty date is ``0001-01-01``, as BC writes it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,18 @@ CUSTOM_PAGES = {
     },
     "item_planning": {
         "path": "sopxl/planning/v1.0/itemPlanning",
-        "fields": {"sku": "itemNo", "lead_time_days": "leadTimeDays", "safety_stock": "safetyStockQuantity"},
+        "fields": {
+            "sku": "itemNo",
+            "lead_time_days": "leadTimeDays",
+            "safety_stock": "safetyStockQuantity",
+            "lot_min": "minimumOrderQuantity",
+            "lot_multiple": "orderMultiple",
+            "lot_max": "maximumOrderQuantity",
+        },
+    },
+    "item_units": {
+        "path": "sopxl/planning/v1.0/itemUnitsOfMeasure",
+        "fields": {"sku": "itemNo", "unit": "code", "qty_per_unit": "qtyPerUnitOfMeasure"},
     },
     "production": {
         "path": "sopxl/planning/v1.0/productionOrders",
@@ -43,6 +56,7 @@ CUSTOM_PAGES = {
             "qty": "remainingQuantity",
             "due_date": "dueDate",
             "state": "status",
+            "start_date": "startingDate",
         },
         "values": {"state": {"Planned": "planned", "Firm Planned": "firm", "Released": "running"}},
     },
@@ -103,19 +117,33 @@ class FakeBusinessCentral(FakeERP):
                 "inventory": 0,
             }
         ]
+        uom = {i[0]: i[3] for i in ds.ITEMS}
         for kind, lines, party in (
             ("sales", ds.SALES_LINES, "customerName"),
             ("purchase", ds.PURCHASE_LINES, "vendorName"),
         ):
             heads: dict[str, dict[str, Any]] = {}
             rows = []
+            wanted = "requestedDeliveryDate" if kind == "sales" else "requestedReceiptDate"
             for seq, (order, sku, qty, done, date, who) in enumerate(lines, 1):
-                head = heads.setdefault(order, {"id": self.gid(), "number": order, party: who, "status": "Open"})
+                header_dated = (order, sku) in ds.HEADER_DATED
+                head = heads.setdefault(
+                    order,
+                    {
+                        "id": self.gid(),
+                        "number": order,
+                        party: who,
+                        "status": "Open",
+                        wanted: date.isoformat() if header_dated else "2026-05-01",
+                    },
+                )
                 done_f, date_f = (
                     ("shippedQuantity", "shipmentDate")
                     if kind == "sales"
                     else ("receivedQuantity", "expectedReceiptDate")
                 )
+                unit = ds.LINE_UNITS.get((order, sku))
+                size = ds.UNITS[unit] if unit else 1.0
                 rows.append(
                     {
                         "id": self.gid(),
@@ -123,9 +151,10 @@ class FakeBusinessCentral(FakeERP):
                         "sequence": seq * 10000,
                         "lineType": "Item",
                         "lineObjectNumber": sku,
-                        "quantity": qty,
-                        done_f: done,
-                        date_f: date.isoformat(),
+                        "unitOfMeasureCode": unit or uom[sku],
+                        "quantity": qty / size,
+                        done_f: done / size,
+                        date_f: "0001-01-01" if header_dated else date.isoformat(),
                     }
                 )
             first = next(iter(heads.values()))
@@ -154,6 +183,7 @@ class FakeBusinessCentral(FakeERP):
                     "sequence": 10000,
                     "lineType": "Item",
                     "lineObjectNumber": sku,
+                    "unitOfMeasureCode": uom[sku],
                     "quantity": qty,
                     "shipmentDate": date.isoformat(),
                 }
@@ -162,10 +192,30 @@ class FakeBusinessCentral(FakeERP):
         status = {"planned": "Planned", "firm": "Firm Planned", "running": "Released"}
         self.sets["stockByLocation"] = [{"itemNo": s, "locationCode": w, "quantity": q} for s, w, q in ds.STOCK]
         self.sets["itemPlanning"] = [
-            {"itemNo": i[0], "leadTimeDays": i[6], "safetyStockQuantity": i[7]} for i in ds.ITEMS
+            {
+                "itemNo": i[0],
+                "leadTimeDays": i[6],
+                "safetyStockQuantity": i[7],
+                "minimumOrderQuantity": ds.LOTS.get(i[0], (0.0, 0.0))[0],
+                "orderMultiple": ds.LOTS.get(i[0], (0.0, 0.0))[1],
+                "maximumOrderQuantity": None,
+            }
+            for i in ds.ITEMS
         ]
-        self.sets["productionOrders"] = [
-            {"no": o, "sourceNo": s, "remainingQuantity": q - d, "dueDate": dd.isoformat(), "status": status[st]}
+        self.sets["itemUnitsOfMeasure"] = [
+            {"itemNo": sku, "code": unit, "qtyPerUnitOfMeasure": ds.UNITS[unit]}
+            for (_order, sku), unit in ds.LINE_UNITS.items()
+        ] + [{"itemNo": i[0], "code": i[3], "qtyPerUnitOfMeasure": 1.0} for i in ds.ITEMS]
+        start = {o: d.isoformat() for o, d in ds.PRODUCTION_STARTS.items()}
+        self.sets["productionOrders"] = [  # the page's remaining quantity is in the item's base unit
+            {
+                "no": o,
+                "sourceNo": s,
+                "remainingQuantity": q - d,
+                "dueDate": dd.isoformat(),
+                "startingDate": start.get(o, "0001-01-01"),
+                "status": status[st],
+            }
             for o, s, q, d, dd, st in ds.PRODUCTION
         ]
         self.sets["workCenters"] = [

@@ -2,7 +2,11 @@
 must turn back into the same snapshot: a small bicycle maker, hand-made so every value is checkable.
 
 Raw-only facts (a fully delivered sales line, a cancelled order, a service item) are listed separately:
-fakes add them so connectors prove they leave them out.
+fakes add them so connectors prove they leave them out. Some lines are served the way ERPs make them hard to
+read: in a second unit of measure (:data:`LINE_UNITS`: boxes of 6 helmets, boxes of 10 wheels, a dozen
+bikes), with the line's own date empty so the order's date applies (:data:`HEADER_DATED`), partially
+received and overdue; each fake writes them in its own ERP's terms and every connector must still read
+them as the quantities and dates below.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ SALES_LINES = [
     ("10003", "BK-100", 1.0, 0.0, dt.date(2026, 5, 25), "Bike Center Graz"),
     ("10004", "HL-300", 20.0, 0.0, dt.date(2026, 7, 5), "Cycle Lyon"),
     ("10005", "BK-100", 3.0, 3.0, dt.date(2026, 5, 20), "Velo Hamburg"),  # fully delivered: not open
+    ("10006", "HL-300", 12.0, 6.0, dt.date(2026, 6, 8), "Bike Center Graz"),  # boxes of 6, one delivered
 ]
 SHIPMENTS = [
     ("BK-100", 4.0, dt.date(2026, 3, 2), "Velo Hamburg"),
@@ -61,13 +66,27 @@ PURCHASE_LINES = [
     ("20001", "CP-410", 100.0, 0.0, dt.date(2026, 6, 15), "Parts GmbH"),
     ("20002", "CP-400", 30.0, 0.0, dt.date(2026, 6, 25), "Frames SA"),
     ("20003", "CP-420", 15.0, 5.0, dt.date(2026, 7, 1), "Cells AG"),
+    ("20004", "CP-400", 40.0, 10.0, dt.date(2026, 5, 20), "Frames SA"),  # overdue rest of a partial receipt
+    ("20005", "CP-410", 60.0, 20.0, dt.date(2026, 6, 22), "Parts GmbH"),  # boxes of 10, 2 received
 ]
 PRODUCTION = [
     # order, sku, planned qty, produced qty, due date, state
     ("30001", "BK-100", 20.0, 0.0, dt.date(2026, 6, 12), "planned"),
     ("30002", "BK-200", 5.0, 0.0, dt.date(2026, 6, 18), "firm"),
     ("30003", "BK-100", 10.0, 2.0, dt.date(2026, 6, 5), "running"),
+    ("30004", "BK-100", 24.0, 0.0, dt.date(2026, 7, 10), "planned"),  # two dozen
 ]
+PRODUCTION_STARTS = {"30001": dt.date(2026, 6, 8), "30002": dt.date(2026, 6, 15), "30004": dt.date(2026, 7, 6)}
+"""Planned start of the orders that have one (the others' start is empty)."""
+UNITS = {"BOX6": 6.0, "BOX10": 10.0, "DOZEN": 12.0}
+"""Second units of measure: how many pieces (the items' unit) one holds."""
+LINE_UNITS = {("10006", "HL-300"): "BOX6", ("20005", "CP-410"): "BOX10", ("30004", "BK-100"): "DOZEN"}
+"""Order lines the ERP holds in another unit than the item's: quantities above are in pieces, the fakes
+serve ``quantity / UNITS[unit]`` in that unit (production in another unit only where the ERP allows it)."""
+HEADER_DATED = {("10003", "BK-100"), ("20004", "CP-400")}
+"""Lines whose own date the ERP leaves empty: the order (header) carries the date above."""
+LOTS = {"HL-300": (24.0, 6.0), "CP-410": (50.0, 10.0)}
+"""Lot sizes (minimum order, order multiple) of the items that have one."""
 WORK_CENTERS = [
     # code, name, parallel capacity, efficiency %, hours per month (= capacity x eff x 8 h x 21 d)
     ("ASM", "Bike assembly", 2.0, 100.0, 336.0),
@@ -93,6 +112,8 @@ def canonical_records() -> dict[str, list[dict[str, Any]]]:
                 "unit_price": p,
                 "lead_time_days": lt,
                 "safety_stock": ss,
+                "lot_min": LOTS.get(s, (0.0, 0.0))[0],
+                "lot_multiple": LOTS.get(s, (0.0, 0.0))[1],
             }
             for s, d, f, u, c, p, lt, ss, _ in ITEMS
         ],
@@ -108,7 +129,14 @@ def canonical_records() -> dict[str, list[dict[str, Any]]]:
             for o, s, q, r, d, c in PURCHASE_LINES
         ],
         "production": [
-            {"order_id": o, "sku": s, "qty": q - done, "due_date": d, "state": st}
+            {
+                "order_id": o,
+                "sku": s,
+                "qty": q - done,
+                "due_date": d,
+                "state": st,
+                "start_date": PRODUCTION_STARTS.get(o),
+            }
             for o, s, q, done, d, st in PRODUCTION
         ],
         "work_centers": [{"code": c, "name": n, "hours_per_month": h} for c, n, _, _, h in WORK_CENTERS],

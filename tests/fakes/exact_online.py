@@ -1,7 +1,9 @@
 """A fake Exact Online: ``/api/oauth2/token`` (authorization code + rotating refresh tokens, 10-minute access
 tokens), ``/api/v1/<division>/...`` in the OData v2 verbose envelope ``{"d": {"results", "__next"}}`` with
 ``/Date(ms)/`` dates, ``/sync/`` endpoints filtered on ``Timestamp gt <n>L`` (1,000 a page; smaller here),
-``X-RateLimit-*`` headers on every answer and 429 beyond the minute or day budget.
+``X-RateLimit-*`` headers on every answer and 429 beyond the minute or day budget. As in Exact, order line
+quantities are in the item's unit whatever unit the line shows (``UnitCode``, ``QuantityInPurchaseUnits``),
+and a line's date may be empty where its order has one.
 """
 
 from __future__ import annotations
@@ -78,7 +80,24 @@ class FakeExact(FakeERP):
             {"ID": self.guid(), "ItemCode": i[0], "Price": i[5], "Timestamp": self.stamp()} for i in ds.ITEMS
         ]
         s["logistics/SupplierItem"] = [
-            {"ID": self.guid(), "ItemCode": i[0], "PurchaseLeadTime": i[6], "MainSupplier": True} for i in ds.ITEMS
+            {
+                "ID": self.guid(),
+                "ItemCode": i[0],
+                "PurchaseLeadTime": i[6],
+                "MainSupplier": True,
+                "MinimumQuantity": ds.LOTS.get(i[0], (0.0, 0.0))[0],
+                "PurchaseUnitFactor": ds.LOTS.get(i[0], (0.0, 1.0))[1] or 1.0,
+            }
+            for i in ds.ITEMS
+        ] + [  # another supplier of the helmets: not the main one, its terms do not apply
+            {
+                "ID": self.guid(),
+                "ItemCode": "HL-300",
+                "PurchaseLeadTime": 60,
+                "MainSupplier": False,
+                "MinimumQuantity": 500.0,
+                "PurchaseUnitFactor": 50.0,
+            }
         ]
         safety_done: set[str] = set()
         rows = []
@@ -117,6 +136,7 @@ class FakeExact(FakeERP):
             out = []
             for order, sku, qty, done, date, who in lines:
                 complete = all(q <= d for o, _s, q, d, *_ in lines if o == order)
+                header_dated = (order, sku) in ds.HEADER_DATED
                 head = heads.setdefault(
                     order,
                     {
@@ -124,18 +144,25 @@ class FakeExact(FakeERP):
                         "OrderNumber": int(order),
                         party: who,
                         status_f: 21 if complete else 12 if kind == "sales" else 10,
+                        date_f: ms_date(date if header_dated else dt.date(2026, 5, 1)),
                         "Timestamp": self.stamp(),
                     },
                 )
+                unit = ds.LINE_UNITS.get((order, sku))
+                size = ds.UNITS[unit] if unit else 1.0
+                shown = {"UnitCode": unit or "pcs"} if kind == "sales" else {"Unit": unit or "pcs"}
+                if kind == "purchase":
+                    shown["QuantityInPurchaseUnits"] = qty / size
                 out.append(
                     {
                         "ID": self.guid(),
                         head_key: head[head_key],
                         "ItemCode": sku,
-                        "Quantity": qty,
+                        "Quantity": qty,  # in the item's unit, whatever the line's unit
                         done_f: done,
-                        date_f: ms_date(date),
+                        date_f: None if header_dated else ms_date(date),
                         "Timestamp": self.stamp(),
+                        **shown,
                     }
                 )
             s[heads_path], s[lines_path] = list(heads.values()), out
@@ -158,6 +185,7 @@ class FakeExact(FakeERP):
                 "PlannedQuantity": q,
                 "ProducedQuantity": d,
                 "PlannedDate": ms_date(dd),
+                "PlannedStartDate": ms_date(ds.PRODUCTION_STARTS[o]) if o in ds.PRODUCTION_STARTS else None,
                 "Status": 20 if st == "running" else 10,
                 "IsReleased": st != "planned",
             }

@@ -4,6 +4,13 @@ parameters, real HTTP status codes with ``{name, message, arguments, context, de
 
 Records carry ``write_date`` (server time, ``YYYY-MM-DD HH:MM:SS``) and many2one fields as ``[id, name]``;
 domains support ``&``, ``|``, ``!`` and the usual operators, including dotted paths the fake precomputes.
+Multi-company as Odoo's record rules make it: company-owned records are visible when their company is in
+the context's ``allowed_company_ids``, else the user's current company (1); a second company's orders and
+stock are there to prove a connector reads one company.
+
+Units of measure are Odoo's own per version: ``uom.uom`` with ``category_id``/``factor`` (units per reference
+unit) up to 18, ``relative_factor``/``relative_uom_id``/``factor``/``parent_path`` in 19; order lines in
+another unit carry it in ``product_uom`` (<= 18) or ``product_uom_id`` (19).
 """
 
 from __future__ import annotations
@@ -25,6 +32,17 @@ ERROR_NAMES = {
     503: "werkzeug.exceptions.ServiceUnavailable",
 }
 STAMP = "2026-06-01 07:00:00"
+COMPANY_MODELS = {
+    "sale.order",
+    "sale.order.line",
+    "purchase.order.line",
+    "stock.quant",
+    "stock.move",
+    "mrp.production",
+    "stock.warehouse.orderpoint",
+}
+"""Models whose records belong to one company: Odoo's record rules show them only to that company."""
+COMPANIES = {1: "Bikes GmbH", 2: "Bikes Schweiz AG"}
 
 
 def _compare(op: str, have: Any, value: Any) -> bool:
@@ -57,12 +75,46 @@ class FakeOdoo(FakeERP):
 
     # ---------------------------------------------------------------- data
     def _add(self, model: str, **values: Any) -> dict[str, Any]:
+        if model in COMPANY_MODELS:
+            values.setdefault("company_id", m2o(1, COMPANIES[1]))
         rec = {"id": next(self._ids), "write_date": STAMP, **values}
         self.tables.setdefault(model, []).append(rec)
         return rec
 
+    def _uoms(self) -> dict[str, list[Any]]:
+        """pcs (the items' unit) and the dataset's second units, in this version's uom.uom shape."""
+        out: dict[str, list[Any]] = {}
+        pcs = self._add("uom.uom", name="pcs", active=True, **self._uom_values(None, 1.0))
+        out["pcs"] = m2o(pcs["id"], "pcs")
+        for name, size in ds.UNITS.items():
+            rec = self._add("uom.uom", name=name, active=True, **self._uom_values(pcs, size))
+            out[name] = m2o(rec["id"], name)
+        kg = self._add("uom.uom", name="kg", active=True, **self._uom_values(None, 1.0, category=2))
+        out["kg"] = m2o(kg["id"], "kg")
+        return out
+
+    def _uom_values(self, reference: dict[str, Any] | None, size: float, category: int = 1) -> dict[str, Any]:
+        if self.version >= 19:
+            if reference is None:
+                return {"relative_factor": 1.0, "relative_uom_id": False, "factor": 1.0, "parent_path": "{id}/"}
+            return {
+                "relative_factor": size,
+                "relative_uom_id": m2o(reference["id"], reference["name"]),
+                "factor": size,
+                "parent_path": f"{reference['id']}/{{id}}/",
+            }
+        names = {1: "Unit", 2: "Weight"}
+        kind = "reference" if reference is None else "bigger"
+        return {"category_id": m2o(category, names[category]), "factor": 1.0 / size, "uom_type": kind}
+
     def _build(self) -> None:
-        uom = m2o(1, "pcs")
+        self.uoms = self._uoms()
+        for rec in self.tables["uom.uom"]:
+            if isinstance(rec.get("parent_path"), str):
+                rec["parent_path"] = rec["parent_path"].replace("{id}", str(rec["id"]))
+        uom = self.uoms["pcs"]
+        line_uom = "product_uom_id" if self.version >= 19 else "product_uom"
+        vendor_uom = "uom_id" if self.version >= 19 else "product_uom"
         cal = self._add("resource.calendar", name="Standard 40 hours/week", hours_per_day=ds.HOURS_PER_DAY)
         whs = {w: self._add("stock.warehouse", name=w, code=w) for w in ds.WAREHOUSES}
         partners: dict[str, dict[str, Any]] = {}
@@ -88,12 +140,33 @@ class FakeOdoo(FakeERP):
                 type="product" if self.version < 18 else "consu",
             )
             prods[sku] = p
+            minimum, multiple = ds.LOTS.get(sku, (0.0, 0.0))
             if not made:
                 self._add(
-                    "product.supplierinfo", product_tmpl_id=m2o(tmpl, desc), product_id=False, delay=lead, sequence=1
+                    "product.supplierinfo",
+                    product_tmpl_id=m2o(tmpl, desc),
+                    product_id=False,
+                    delay=lead,
+                    sequence=1,
+                    min_qty=minimum / multiple if multiple else 0.0,  # in the vendor's unit: boxes
+                    **{vendor_uom: self.uoms[f"BOX{int(multiple)}"] if multiple else uom},
+                )
+                self._add(  # a second vendor, later in the list: neither its delay nor its minimum applies
+                    "product.supplierinfo",
+                    product_tmpl_id=m2o(tmpl, desc),
+                    product_id=False,
+                    delay=lead + 30,
+                    sequence=5,
+                    min_qty=500.0,
+                    **{vendor_uom: uom},
                 )
             if ss:
-                self._add("stock.warehouse.orderpoint", product_id=m2o(p["id"], sku), product_min_qty=ss)
+                self._add(
+                    "stock.warehouse.orderpoint",
+                    product_id=m2o(p["id"], sku),
+                    product_min_qty=ss,
+                    qty_multiple=multiple or 1.0,
+                )
         self._add(
             "product.product",
             default_code="SRV-1",
@@ -129,25 +202,34 @@ class FakeOdoo(FakeERP):
             quantity=-99.0,
             **{"location_id.usage": "customer"},
         )
+
+        def in_unit(order: str, sku: str, *quantities: float) -> tuple[list[Any], list[float]]:
+            unit = ds.LINE_UNITS.get((order, sku))
+            size = ds.UNITS[unit] if unit else 1.0
+            return (self.uoms[unit] if unit else uom), [q / size for q in quantities]
+
         orders: dict[str, dict[str, Any]] = {}
         for order, sku, qty, delivered, date, customer in ds.SALES_LINES:
             if order not in orders:
+                promised = (order, sku) not in ds.HEADER_DATED  # else no delivery date promised: expected date
                 orders[order] = self._add(
                     "sale.order",
                     name=order,
                     state="sale",
                     partner_id=partner(customer),
-                    commitment_date=f"{date} 10:00:00",
-                    expected_date=f"{date} 10:00:00",
+                    commitment_date=f"{date} 10:00:00" if promised else False,
+                    expected_date=f"{date} 10:00:00" if not promised else "2026-05-01 10:00:00",
                 )
+            unit, (ordered, shipped) = in_unit(order, sku, qty, delivered)
             self._add(
                 "sale.order.line",
                 order_id=m2o(orders[order]["id"], order),
                 product_id=pm2o(sku),
-                product_uom_qty=qty,
-                qty_delivered=delivered,
+                product_uom_qty=ordered,
+                qty_delivered=shipped,
                 order_partner_id=partner(customer),
                 state="sale",
+                **{line_uom: unit},
             )
         cancelled = self._add(
             "sale.order",
@@ -165,30 +247,37 @@ class FakeOdoo(FakeERP):
             qty_delivered=0.0,
             order_partner_id=partner("Cycle Lyon"),
             state="cancel",
+            **{line_uom: uom},
         )
         pos: dict[str, int] = {}
         for order, sku, qty, received, date, supplier in ds.PURCHASE_LINES:
             pos.setdefault(order, next(self._ids))
-            self._add(
+            unit, (ordered, got) = in_unit(order, sku, qty, received)
+            self._add(  # Odoo requires date_planned on every product line: never header-dated
                 "purchase.order.line",
                 order_id=m2o(pos[order], order),
                 product_id=pm2o(sku),
-                product_qty=qty,
-                qty_received=received,
+                product_qty=ordered,
+                qty_received=got,
                 date_planned=f"{date} 09:00:00",
                 partner_id=partner(supplier),
                 state="purchase",
+                **{line_uom: unit},
             )
         states = {"planned": "draft", "firm": "confirmed", "running": "progress"}
         for order, sku, qty, done, date, state in ds.PRODUCTION:
+            unit, (planned, made_qty) = in_unit(order, sku, qty, done)
+            start = ds.PRODUCTION_STARTS.get(order)
             self._add(
                 "mrp.production",
                 name=order,
                 product_id=pm2o(sku),
-                product_qty=qty,
-                qty_produced=done,
+                product_qty=planned,
+                qty_produced=made_qty,
+                product_uom_id=unit,
                 date_deadline=f"{date} 16:00:00",
                 date_finished=f"{date} 16:00:00",
+                date_start=f"{start} 07:00:00" if start else False,
                 state=states[state],
             )
         self._add(
@@ -197,8 +286,10 @@ class FakeOdoo(FakeERP):
             product_id=pm2o("BK-100"),
             product_qty=4.0,
             qty_produced=4.0,
+            product_uom_id=uom,
             date_deadline=False,
             date_finished="2026-05-01 10:00:00",
+            date_start="2026-04-28 07:00:00",
             state="done",
         )
         wcs = {}
@@ -214,10 +305,21 @@ class FakeOdoo(FakeERP):
         for parent, (batch, lines, ops) in ds.BOMS.items():
             p = prods[parent]
             bom = self._add(
-                "mrp.bom", product_tmpl_id=p["product_tmpl_id"], product_id=False, product_qty=batch, type="normal"
+                "mrp.bom",
+                product_tmpl_id=p["product_tmpl_id"],
+                product_id=False,
+                product_qty=batch,
+                product_uom_id=uom,
+                type="normal",
             )
             for comp, qty in lines:
-                self._add("mrp.bom.line", bom_id=m2o(bom["id"], parent), product_id=pm2o(comp), product_qty=qty)
+                self._add(
+                    "mrp.bom.line",
+                    bom_id=m2o(bom["id"], parent),
+                    product_id=pm2o(comp),
+                    product_qty=qty,
+                    product_uom_id=uom,
+                )
             for wc, hours in ops:
                 self._add(
                     "mrp.routing.workcenter",
@@ -231,11 +333,48 @@ class FakeOdoo(FakeERP):
                 "stock.move",
                 product_id=pm2o(sku),
                 quantity=abs(qty),
+                product_uom=uom,
                 date=f"{date} 11:00:00",
                 partner_id=partner(customer),
                 state="done",
                 **{"location_id.usage": usage[0], "location_dest_id.usage": usage[1]},
             )
+
+        self._second_company(pm2o, partner)
+
+    def _second_company(self, pm2o: Any, partner: Any) -> None:
+        """Company 2's own orders and stock in the same database: not the data of company 1."""
+        other = m2o(2, COMPANIES[2])
+        wh = self._add("stock.warehouse", name="CH1", code="CH1")
+        self._add(
+            "stock.quant",
+            product_id=pm2o("BK-100"),
+            location_id=m2o(600, "CH1/Stock"),
+            warehouse_id=m2o(wh["id"], "CH1"),
+            quantity=500.0,
+            company_id=other,
+            **{"location_id.usage": "internal"},
+        )
+        order = self._add(
+            "sale.order",
+            name="C2-S1",
+            state="sale",
+            partner_id=partner("Velo Zürich"),
+            commitment_date="2026-06-09 10:00:00",
+            expected_date="2026-06-09 10:00:00",
+            company_id=other,
+        )
+        self._add(
+            "sale.order.line",
+            order_id=m2o(order["id"], "C2-S1"),
+            product_id=pm2o("BK-100"),
+            product_uom_qty=7.0,
+            qty_delivered=0.0,
+            order_partner_id=partner("Velo Zürich"),
+            state="sale",
+            company_id=other,
+            **{"product_uom_id" if self.version >= 19 else "product_uom": self.uoms["pcs"]},
+        )
 
     def find(self, model: str, **match: Any) -> dict[str, Any]:
         return next(r for r in self.tables[model] if all(r.get(k) == v for k, v in match.items()))
@@ -261,6 +400,16 @@ class FakeOdoo(FakeERP):
                 stack.append(_compare(op, have, value))
         return all(stack)
 
+    def _companies(self, context: dict[str, Any] | None) -> list[int]:
+        allowed = list((context or {}).get("allowed_company_ids") or [1])
+        if any(c not in COMPANIES for c in allowed):
+            raise PermissionError(f"Access to unauthorized or invalid companies {allowed}")
+        return allowed
+
+    def _visible(self, rec: dict[str, Any], companies: list[int]) -> bool:
+        company = rec.get("company_id")
+        return not company or company[0] in companies
+
     def search_read(
         self,
         model: str,
@@ -269,10 +418,12 @@ class FakeOdoo(FakeERP):
         offset: int = 0,
         limit: int | None = None,
         order: str | None = None,
+        context: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         if model not in self.tables and model not in ("mrp.bom", "mrp.routing.workcenter"):
             raise KeyError(model)
-        rows = [r for r in self.tables.get(model, []) if self._match(r, domain)]
+        companies = self._companies(context)
+        rows = [r for r in self.tables.get(model, []) if self._match(r, domain) and self._visible(r, companies)]
         if order:
             key = order.split()[0]
             rows.sort(key=lambda r: r[key], reverse=order.endswith("desc"))
@@ -283,15 +434,21 @@ class FakeOdoo(FakeERP):
         return [{"id": r["id"], **{k: r.get(k, False) for k in visible}} for r in rows]
 
     def call(self, model: str, method: str, kwargs: dict[str, Any]) -> Any:
-        domain = kwargs.get("domain", [])
+        domain, context = kwargs.get("domain", []), kwargs.get("context")
         if method == "search_read":
             return self.search_read(
-                model, domain, kwargs.get("fields"), kwargs.get("offset", 0), kwargs.get("limit"), kwargs.get("order")
+                model,
+                domain,
+                kwargs.get("fields"),
+                kwargs.get("offset", 0),
+                kwargs.get("limit"),
+                kwargs.get("order"),
+                context,
             )
         if method == "search":
-            return [r["id"] for r in self.search_read(model, domain, [], order="id")]
+            return [r["id"] for r in self.search_read(model, domain, [], order="id", context=context)]
         if method == "search_count":
-            return len(self.search_read(model, domain, []))
+            return len(self.search_read(model, domain, [], context=context))
         raise AttributeError(f"The method '{model}.{method}' does not exist")
 
     # ---------------------------------------------------------------- HTTP
@@ -348,6 +505,8 @@ class FakeOdoo(FakeERP):
                 return self._rpc_error(rid, "builtins.KeyError", f"Object {model} doesn't exist")
             except AttributeError as exc:
                 return self._rpc_error(rid, "builtins.AttributeError", str(exc))
+            except PermissionError as exc:
+                return self._rpc_error(rid, "odoo.exceptions.AccessError", str(exc))
             return Reply(200, {"jsonrpc": "2.0", "id": rid, "result": result})
         return self._rpc_error(rid, "odoo.exceptions.UserError", f"unknown service {service}.{method}")
 
@@ -377,9 +536,13 @@ class FakeOdoo(FakeERP):
                 },
             )
         kwargs = req.json() or {}
-        kwargs.pop("context", None)
         try:
             return Reply(200, self.call(model, method, kwargs))
+        except PermissionError as exc:
+            return Reply(
+                403,
+                {"name": ERROR_NAMES[403], "message": str(exc), "arguments": [str(exc)], "context": {}, "debug": ""},
+            )
         except KeyError:
             return Reply(
                 404,

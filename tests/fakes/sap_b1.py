@@ -1,7 +1,9 @@
 """A fake SAP Business One Service Layer ``/b1s/v1``: ``POST Login`` (sets ``B1SESSION`` + ``ROUTEID``
 cookies, answers ``SessionId``/``SessionTimeout``), 401 with code 301 "Invalid session" once a session
 expires, collections with ``Prefer: odata.maxpagesize`` and a relative ``odata.nextLink``, and
-``{"error": {"code", "message": {"lang", "value"}}}`` error bodies.
+``{"error": {"code", "message": {"lang", "value"}}}`` error bodies. Document lines in a second unit of
+measure carry ``UoMCode``, ``UnitsOfMeasurment`` (items per unit) and their quantities in that unit, with the
+inventory-unit twins (``InventoryQuantity``, ``RemainingOpenInventoryQuantity``) the Service Layer adds.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class FakeSapB1(FakeERP):
                 "ItemPrices": [{"PriceList": 1, "Price": p, "Currency": "EUR"}, {"PriceList": 2, "Price": p * 0.8}],
                 "LeadTime": lt,
                 "MinInventory": ss,
+                "MinOrderQuantity": ds.LOTS.get(sku, (0.0, 0.0))[0],
+                "OrderMultiple": ds.LOTS.get(sku, (0.0, 0.0))[1],
                 "InventoryItem": "tYES",
                 "ItemWarehouseInfoCollection": [{"WarehouseCode": w, "InStock": q} for s, w, q in ds.STOCK if s == sku]
                 + [{"WarehouseCode": "WH3", "InStock": 0.0}],
@@ -50,23 +54,31 @@ class FakeSapB1(FakeERP):
         for name, lines in (("Orders", ds.SALES_LINES), ("PurchaseOrders", ds.PURCHASE_LINES)):
             docs: dict[str, dict[str, Any]] = {}
             for order, sku, qty, done, date, who in lines:
+                header_dated = (order, sku) in ds.HEADER_DATED
                 doc = docs.setdefault(
                     order,
                     {
                         "DocEntry": next(self._n),
                         "DocNum": int(order),
                         "CardName": who,
+                        "DocDueDate": date.isoformat() if header_dated else "2026-05-01",
                         "DocumentStatus": "bost_Open",
                         "DocumentLines": [],
                     },
                 )
+                unit = ds.LINE_UNITS.get((order, sku))
+                size = ds.UNITS[unit] if unit else 1.0
                 doc["DocumentLines"].append(
                     {
                         "LineNum": len(doc["DocumentLines"]),
                         "ItemCode": sku,
-                        "Quantity": qty,
-                        "RemainingOpenQuantity": qty - done,
-                        "ShipDate": date.isoformat(),
+                        "UoMCode": unit or "Manual",
+                        "UnitsOfMeasurment": size,
+                        "Quantity": qty / size,
+                        "InventoryQuantity": qty,
+                        "RemainingOpenQuantity": (qty - done) / size,
+                        "RemainingOpenInventoryQuantity": qty - done,
+                        "ShipDate": None if header_dated else date.isoformat(),
                         "LineStatus": "bost_Open" if qty > done else "bost_Close",
                     }
                 )
@@ -93,6 +105,7 @@ class FakeSapB1(FakeERP):
                 "PlannedQuantity": q,
                 "CompletedQuantity": d,
                 "DueDate": dd.isoformat(),
+                "StartDate": ds.PRODUCTION_STARTS[o].isoformat() if o in ds.PRODUCTION_STARTS else None,
                 "ProductionOrderStatus": "boposPlanned" if st == "planned" else "boposReleased",
             }
             for o, s, q, d, dd, st in ds.PRODUCTION
