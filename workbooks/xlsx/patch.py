@@ -22,10 +22,10 @@ from workbooks.layout import TableSpec, table_spec
 from .errors import LayoutError, WorkbookError
 from .parts import Package, TablePart
 from .rebuild import Plan, verify_package, write_package
-from .refs import parse_cell, parse_range
+from .refs import make_range, parse_cell, parse_range
 from .safe_save import checkpoint, safe_write
 from .sheetdata import ROW_MARK, SheetRewriter, TableFill
-from .tables import update_table_xml
+from .tables import append_columns_xml, update_table_xml
 from .wbedit import decode, ensure_full_calc_on_load, remove_elements, set_attribute
 from .xmlsafe import hardened_expat, local, parse_xml, stream_parse
 from .zipio import DEFAULT_LIMITS, ZipLimits, iter_part
@@ -61,6 +61,8 @@ class _Queued:
     spec: TableSpec
     frame: pd.DataFrame | None = None
     stamp: str | None = None
+    grow: tuple[str, ...] = ()
+    """New last columns of a user table (their header cells; the body cells stay empty)."""
 
 
 @dataclass
@@ -84,6 +86,17 @@ class FileTableWriter:
         if missing:
             raise ValueError(f"frame for {spec.name} lacks columns {missing}")
         self._queue.setdefault(spec.name, _Queued(spec)).frame = frame
+
+    def grow_table(self, spec: TableSpec, headers: tuple[str, ...]) -> None:
+        """Queue new last columns for the user table ``spec`` (e.g. the Forecast grid's new horizon month).
+
+        The one write sopxl makes into a user-owned table without being asked: cells it *adds*, never ones
+        it overwrites. The header cells get ``headers``, the body cells stay empty (styled like the column
+        before them); the commit is refused if any of those cells holds data.
+        """
+        if not headers:
+            raise ValueError("give the new columns' headers")
+        self._queue.setdefault(spec.name, _Queued(spec)).grow = tuple(headers)
 
     def write_stamp(self, spec: TableSpec, text: str) -> None:
         if spec.stamp_cell is None:
@@ -147,9 +160,13 @@ class FileTableWriter:
             stamps: dict[tuple[int, int], str] = {}
             headers: dict[tuple[int, int], str] = {}
             renamed: dict[str, tuple[str, ...]] = {}
+            added: dict[tuple[int, int], tuple[str | None, int]] = {}
+            grown: dict[str, str] = {}
             for name in names:
                 q, part = self._queue[name], found[name]
                 r1, c1, r2, _c2 = parse_range(part.ref)
+                if q.grow:
+                    grown[name] = _grow(added, r1, c1, r2, _c2, q.grow)
                 if q.frame is not None:
                     fields = [c.field for c in q.spec.columns]
                     fills.append(TableFill(name, r1, c1, len(fields), r2, len(q.frame), frame_rows(q.frame, fields)))
@@ -160,10 +177,10 @@ class FileTableWriter:
                     for j, (old, new) in enumerate(zip(part.columns, q.spec.headers, strict=True)):
                         if old != new:
                             headers[(r1, c1 + j)] = new
-            self._check_room(pkg, sheet_part, fills, stamps)
+            self._check_room(pkg, sheet_part, fills, stamps, grown)
             stamps |= headers  # header cells are rewritten like stamps (text, the cell's own style kept)
             member = pkg.member(sheet_part) or sheet_part
-            rewriter = SheetRewriter(member, fills, stamps, pkg.date1904)
+            rewriter = SheetRewriter(member, fills, stamps, pkg.date1904, added=added)
             rewriters[member] = rewriter
             plan.stream[member] = _sheet_writer(pkg, member, rewriter)
             if pkg.zf.getinfo(member).file_size + sum(f.nrows * f.ncols * 64 for f in fills) > 1 << 30:
@@ -172,14 +189,23 @@ class FileTableWriter:
                 table_member = pkg.member(found[f.name].part) or found[f.name].part
                 plan.replace[table_member] = update_table_xml(pkg.read(table_member), f.ref, renamed.get(f.name))
                 expected_refs[table_member] = f.ref
+            for name, ref in grown.items():
+                table_member = pkg.member(found[name].part) or found[name].part
+                plan.replace[table_member] = append_columns_xml(pkg.read(table_member), ref, self._queue[name].grow)
+                expected_refs[table_member] = ref
         self._plan_workbook(pkg, plan, {found[n].sheet.name for n in found}, set(found))
         return plan, rewriters, expected_refs
 
     def _check_room(
-        self, pkg: Package, sheet_part: str, fills: list[TableFill], stamps: dict[tuple[int, int], str]
+        self,
+        pkg: Package,
+        sheet_part: str,
+        fills: list[TableFill],
+        stamps: dict[tuple[int, int], str],
+        grown: dict[str, str] | None = None,
     ) -> None:
         """Refuse growth into another table, and stamps inside a table, before anything is written."""
-        areas = {f.name: parse_range(f.ref) for f in fills}
+        areas = {f.name: parse_range(f.ref) for f in fills} | {n: parse_range(r) for n, r in (grown or {}).items()}
         for t in pkg.tables:
             if t.sheet.part == sheet_part and t.name not in areas:
                 areas[t.name] = parse_range(t.ref)
@@ -234,6 +260,18 @@ class FileTableWriter:
                     break
 
 
+def _grow(
+    added: dict[tuple[int, int], tuple[str | None, int]], r1: int, c1: int, r2: int, c2: int, headers: tuple[str, ...]
+) -> str:
+    """Queue a table's new last columns in ``added`` (headers in its header row, empty body cells styled
+    like the last column's) and return the table's new range."""
+    for k, header in enumerate(headers, start=1):
+        added[(r1, c2 + k)] = (header, c2)
+        for r in range(r1 + 1, r2 + 1):
+            added[(r, c2 + k)] = (None, c2)
+    return make_range(r1, c1, r2, c2 + len(headers))
+
+
 def renamable(spec: TableSpec, found: tuple[str, ...]) -> bool:
     """A table whose month headers follow the horizon: same width and key columns, other month labels."""
     keys = len(spec.columns) - sum(1 for c in spec.columns if c.header == c.field)
@@ -282,11 +320,17 @@ def _count_rows(new: zipfile.ZipFile, part: str, chunk_size: int = _READ) -> int
 
 
 def refresh_file(
-    path: str | Path, tables: Mapping[str, pd.DataFrame], stamp_text: str, *, backups: int = 5
+    path: str | Path,
+    tables: Mapping[str, pd.DataFrame],
+    stamp_text: str,
+    *,
+    backups: int = 5,
+    grow: Mapping[TableSpec, tuple[str, ...]] | None = None,
 ) -> RefreshReport:
     """Write each owned table present in ``tables`` (keyed by table name) and the stamps, all or nothing.
 
-    Core tables and the supply-planning ones (layout 2) alike; user-owned input tables are refused.
+    Core tables and the supply-planning ones (layout 2) alike; user-owned input tables are refused, except
+    for the new last columns ``grow`` gives them (the Forecast grid's new month: added, never overwritten).
     """
     specs = [table_spec(name, frame) for name, frame in tables.items()]  # KeyError for what sopxl does not own
     writer = FileTableWriter(Path(path), backups=backups)
@@ -294,4 +338,6 @@ def refresh_file(
         writer.write_table(spec, tables[spec.name])
         if spec.stamp_cell:
             writer.write_stamp(spec, stamp_text)
+    for user_spec, headers in (grow or {}).items():
+        writer.grow_table(user_spec, headers)
     return writer.commit()

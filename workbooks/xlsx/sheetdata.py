@@ -207,8 +207,16 @@ class SheetRewriter:
         date1904: bool,
         *,
         skip_rows: bool = True,
+        added: dict[tuple[int, int], tuple[str | None, int]] | None = None,
     ) -> None:
         self.part = part
+        self.added = dict(added or {})
+        """New cells a user table grows by (sopxl may add them, never overwrite them): (row, col) -> (header
+        text, or None for an empty cell; the column whose cell in the same row lends its style)."""
+        self._added_rows: dict[int, list[tuple[int, str | None, int]]] = {}
+        for (r, c), (text, like) in sorted(self.added.items()):
+            self._added_rows.setdefault(r, []).append((c, text, like))
+        self._added_styles: dict[tuple[int, int], int | None] = {}
         self.skip_rows = skip_rows
         """Skip old owned rows at the byte level (False: parse every row cell by cell, the reference path)."""
         self.skipped_rows = 0
@@ -238,7 +246,7 @@ class SheetRewriter:
         self.row_marks = 0
         """``ROW_MARK`` matches expected in the new part: the rows plus any in the head and tail text."""
         self._renderers = [_Renderer(f, date1904) for f in fills]
-        self._stamp_rows = {r for r, _c in stamps}
+        self._stamp_rows = {r for r, _c in stamps} | set(self._added_rows)
         self._parser: expat.XMLParserType | None = None
         self._sheetdata_at = -1
         self._row_end_at = -1
@@ -579,7 +587,17 @@ class SheetRewriter:
     def _process_row(self, r: int, attrs: list[str], cells: list[tuple[int, str, int | None, bool]]) -> None:
         self._flush_new(r)
         kept: list[tuple[int, str]] = []
+        lenders = {like for _c, _t, like in self._added_rows.get(r, ())}
         for col, xml, style, content in cells:
+            if col in lenders:
+                self._added_styles[(r, col)] = style
+            if (r, col) in self.added:
+                if content:
+                    raise LayoutError(
+                        f"cell {col_letters(col)}{r} holds data where a table must grow by a column; "
+                        "move that data elsewhere and refresh again."
+                    )
+                continue  # an empty cell: written again below, styled like its neighbour
             if (r, col) in self.stamps:
                 self.stamp_styles[(r, col)] = style
                 continue
@@ -620,6 +638,12 @@ class SheetRewriter:
                         lo = flo
                     if fhi > hi:
                         hi = fhi
+        for ac, atext, like in self._added_rows.get(r, ()):
+            xml = cell_xml(f"{col_letters(ac)}{r}", atext, self._added_styles.get((r, like)))
+            if xml:
+                cells.append((ac, xml))
+                lo = ac if not lo or ac < lo else lo
+                hi = max(hi, ac)
         if r in self._stamp_rows:
             for (sr, sc), text in self.stamps.items():
                 if sr == r:

@@ -53,6 +53,31 @@ def update_table_xml(xml: bytes, new_ref: str, headers: tuple[str, ...] | None =
     return text.encode("utf-8")
 
 
+_COLUMNS_END = re.compile(r"</([\w.-]+:)?tableColumns\s*>")
+_COLUMNS_START = re.compile(r"<(?:[\w.-]+:)?tableColumns\b" + START_TAG + ">")
+_COUNT = attr_re("count")
+_ID = attr_re("id")
+
+
+def append_columns_xml(xml: bytes, new_ref: str, headers: tuple[str, ...]) -> bytes:
+    """The table part with ``headers`` added as new last columns (fresh ids, ``count`` raised) and its ranges
+    moved to ``new_ref``; every existing column, its formats and the table's other settings are kept."""
+    text = xml.decode("utf-8")
+    end = _COLUMNS_END.search(text)
+    start = _COLUMNS_START.search(text)
+    if end is None or start is None:
+        raise ValueError("the table part has no <tableColumns>")
+    ids = [int(m.group(2).strip("\"'")) for c in _COLUMN.finditer(text) if (m := _ID.search(c.group(0)))]
+    prefix = end.group(1) or ""
+    first = max(ids, default=0) + 1
+    added = "".join(f'<{prefix}tableColumn id="{first + i}" name="{esc_attr(h)}"/>' for i, h in enumerate(headers))
+    text = text[: end.start()] + added + text[end.start() :]
+    count = len(_COLUMN.findall(text))
+    tag = _COUNT.sub(lambda a: f'{a.group(1)}"{count}"', start.group(0), count=1)
+    text = text[: start.start()] + tag + text[start.end() :]
+    return update_table_xml(text.encode("utf-8"), new_ref)
+
+
 def new_table_xml(table_id: int, name: str, ref: str, headers: tuple[str, ...], ns_main: str) -> bytes:
     """A fresh table part (header row + data rows, autoFilter, a plain banded style)."""
     cols = "".join(f'<tableColumn id="{i}" name="{esc_attr(h)}"/>' for i, h in enumerate(headers, start=1))
@@ -66,4 +91,4 @@ def new_table_xml(table_id: int, name: str, ref: str, headers: tuple[str, ...], 
     ).encode()
 
 
-__all__ = ["new_table_xml", "update_table_xml"]
+__all__ = ["append_columns_xml", "new_table_xml", "update_table_xml"]
