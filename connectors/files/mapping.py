@@ -63,6 +63,8 @@ class FolderMapping:
 
     entities: Mapping[str, EntityOptions]
     as_of: dt.datetime | None = None
+    base: EntityOptions = field(default_factory=EntityOptions)
+    """The ``[snapshot]`` options alone: how to read a file that is not an entity (``forecast.csv``)."""
 
     def options(self, entity: str) -> EntityOptions:
         return self.entities[entity]
@@ -149,7 +151,7 @@ def parse_mapping(raw: Mapping[str, Any], folder: str | Path = MAPPING_FILE) -> 
             issues.append(FileIssue(MAPPING_FILE, f"[{GLOBAL_SECTION}] as_of is not a timestamp: {glob['as_of']!r}"))
     if issues:
         raise FileDataError(folder, issues)
-    return FolderMapping(entities, as_of)
+    return FolderMapping(entities, as_of, base)
 
 
 def load_mapping(folder: Path, mapping: Mapping[str, Any] | None = None) -> FolderMapping:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from connectors.notices import DataWarning
 from sop_functions import clock
 from sop_functions.model import ENTITY_MODELS
 from sop_functions.snapshot import COLUMNS, FIELD_RULES, Issue, Snapshot, SnapshotError, build_snapshot
@@ -92,8 +93,18 @@ def _date_hint(value: object, options: EntityOptions) -> str:
     return f" (expected YYYY-MM-DD, or set date_format in {MAPPING_FILE})"
 
 
+_GROUPED = {",": re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?"), ".": re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d*)?")}
+"""Numbers written with thousands separators (``1,034``, ``12,345.50``; ``1.034,5``)."""
+
+
 def _number_hint(value: object, options: EntityOptions) -> str:
-    if options.decimal == "." and isinstance(value, str) and "," in value:
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    separator = "," if options.decimal == "." else "."
+    if not options.thousands and _GROUPED[separator].fullmatch(text):
+        return f' (for a thousands separator set thousands = "{separator}" in {MAPPING_FILE})'
+    if options.decimal == "." and "," in text:
         return f' (for decimal commas set decimal = "," in {MAPPING_FILE})'
     return ""
 
@@ -148,13 +159,45 @@ def _translate(issue: Issue, files: Mapping[str, str], headers: Mapping[str, Map
     return FileIssue(files.get(issue.entity, f"{issue.entity}.csv"), issue.message, row, label)
 
 
+def _empty(path: Path) -> bool:
+    """A file with nothing in it (0 bytes, or only a byte-order mark and white space)."""
+    size = path.stat().st_size
+    return size == 0 or (size < 64 and not path.read_bytes().removeprefix(b"\xef\xbb\xbf").strip())
+
+
+def _duplicate_stock(frame: pd.DataFrame, name: str) -> list[DataWarning]:
+    """Stock rows of one item and warehouse: the plan sums them; the import summary says so."""
+    keys = ["sku", "warehouse"]
+    twice = frame[frame.duplicated(keys, keep=False)]
+    out = []
+    for (sku, warehouse), rows in twice.groupby(keys, sort=False):
+        qty = " + ".join(f"{q:g}" for q in rows["qty"])
+        out.append(
+            DataWarning(
+                "stock",
+                name,
+                f"rows {', '.join(map(str, rows.index))}",
+                f"item {sku} at warehouse {warehouse} appears {len(rows)} times: quantities summed "
+                f"({qty} = {rows['qty'].sum():g})",
+            )
+        )
+    return out
+
+
 def read_export_folder(
-    folder: str | Path, mapping: Mapping[str, Any] | None = None, as_of: dt.datetime | None = None
+    folder: str | Path,
+    mapping: Mapping[str, Any] | None = None,
+    as_of: dt.datetime | None = None,
+    *,
+    warnings: list[DataWarning] | None = None,
 ) -> Snapshot:
     """Read every entity file of an export folder into a snapshot, or raise :class:`FileDataError`.
 
     ``mapping`` replaces the folder's ``mapping.toml`` (same shape, see :mod:`connectors.files.mapping`).
+    What is read but worth a word (an empty optional file read as no rows, stock rows of one item and
+    warehouse summed) is appended to ``warnings``: the import summary the CLI prints.
     """
+    notes: list[DataWarning] = []
     root = Path(folder).resolve()
     if not root.is_dir():
         raise FileDataError(root, [FileIssue(str(root), "not a folder")])
@@ -177,7 +220,14 @@ def read_export_folder(
         files[entity] = path.name
         read.append(path)
         typed = path.suffix.lower() in SHEET_SUFFIXES
-        table = read_sheet(path, entity, options, issues) if typed else read_csv(path, options, issues)
+        if entity not in REQUIRED and _empty(path):
+            table: pd.DataFrame | None = pd.DataFrame({f: pd.Series([], dtype=object) for f in COLUMNS[entity]})
+            typed = False
+            notes.append(DataWarning(entity, path.name, "(whole file)", f"empty file: read as no {entity} rows"))
+        elif typed:
+            table = read_sheet(path, entity, options, issues)
+        else:
+            table = read_csv(path, options, issues)
         result = None if table is None else _canonical(entity, path.name, table, options, typed, issues)
         if result is None:
             broken.add(entity)
@@ -203,4 +253,8 @@ def read_export_folder(
         }
         issues.sort(key=lambda i: (rank.get(i.file, -1), i.row or 0, place.get((i.file, i.column or ""), -1)))
         raise FileDataError(root, issues)
+    if "stock" in frames:
+        notes += _duplicate_stock(frames["stock"], files["stock"])
+    if warnings is not None:
+        warnings.extend(notes)
     return snapshot

@@ -23,6 +23,7 @@ CSV_SUFFIXES = (".csv",)
 SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
 DELIMITERS = (",", ";", "\t", "|")
 _BAD_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_UNNAMED = re.compile(r"Unnamed: \d+")
 
 
 def _decode(data: bytes, encoding: str | None, name: str, issues: list[FileIssue]) -> str | None:
@@ -87,7 +88,19 @@ def read_csv(path: Path, options: EntityOptions, issues: list[FileIssue]) -> pd.
         issues.append(FileIssue(name, "more values than the header has columns", 2))
         return None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return _rows_indexed(frame, 2, typed=False)
+    unnamed = [c for c in frame.columns if _UNNAMED.fullmatch(c)]  # pandas' name for a blank header
+    labelled = True
+    for column in unnamed:  # e.g. the empty columns of a trailing delimiter: dropped when they hold nothing
+        filled = frame.index[frame[column].str.strip().ne("")]
+        if len(filled):
+            labelled = False
+            number = list(frame.columns).index(column) + 1
+            issues.append(
+                FileIssue(name, f"column {number} has values but no header; name it or delete it", int(filled[0]) + 2)
+            )
+    if not labelled:
+        return None
+    return _rows_indexed(frame.drop(columns=unnamed), 2, typed=False)
 
 
 def read_sheet(path: Path, entity: str, options: EntityOptions, issues: list[FileIssue]) -> pd.DataFrame | None:
