@@ -28,8 +28,10 @@ import pandas as pd
 from .inventory import DECIMALS
 
 LAYERS = ("firm", "proposed")
-EPSILON = 1e-6
-"""A backlog below this (units) is float noise, not a shortage."""
+EPSILON = 1e-4
+"""Units. A backlog or a surplus below a ten-thousandth of a unit is float or LP-solver noise (the LP's
+stock lands within ~1e-6 of its target: 69.0000014 against a safety stock of 69), not a shortage or an
+excess; ERPs keep quantities to 2-4 decimals."""
 WINDOW = 6
 """Default decision window in months: value at risk is measured over ``PAST_DUE`` + the next 6 months."""
 TIMING_COLUMNS = (
@@ -51,6 +53,7 @@ def shortage_and_excess(
     shortage = np.maximum(0.0, -projected) + 0.0
     shortage = np.where(shortage < EPSILON, 0.0, shortage)
     excess = np.maximum(0.0, projected - safety[:, None]) + 0.0
+    excess = np.where(excess < EPSILON, 0.0, excess)
     return {
         "shortage_units": shortage,
         "value_at_risk": shortage * price[:, None],

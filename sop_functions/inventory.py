@@ -9,7 +9,8 @@ its own demand and supply.
 Months of cover = stock at the bucket's end / average demand per month of the next 3 buckets (the stock
 at a bucket's end serves what comes after it); fewer than 3 at the horizon end, and the last bucket, which
 has no next, uses its own demand. 0 when nothing is in stock, ``+inf`` when stock meets no demand ahead
-(writers show "no demand"). Weekly plans express cover in months too (a week is 7 / 30.44 months).
+(the sheets show "no demand ahead": ``workbooks.layout.NO_DEMAND``). Weekly plans express cover in months
+too (a week is 7 / 30.44 months).
 """
 
 from __future__ import annotations

@@ -98,6 +98,18 @@ def scenarios_from_table(frame: pd.DataFrame) -> list[Scenario]:
     return [Scenario(name, tuple(changes)) for name, changes in out.items()]
 
 
+MONEY_DECIMALS = 2
+"""Money differences between two plans are shown to the cent: two LP solves of the same family differ in the
+last digits (2.41e-07), which is noise, not an impact."""
+
+
+def _known(what: str, names: set[str], shown: int = 10) -> str:
+    """``families: Bikes, E-Bikes`` (the first ``shown``, sorted): what a typo could have meant."""
+    listed = sorted(n for n in names if n)
+    more = f", ... ({len(listed) - shown} more)" if len(listed) > shown else ""
+    return f"{what}: {', '.join(listed[:shown])}{more}" if listed else f"no {what}"
+
+
 def apply_changes(
     scenario: Scenario, snapshot: Snapshot, forecast: pd.DataFrame, capacity: pd.DataFrame
 ) -> tuple[Snapshot, pd.DataFrame, pd.DataFrame]:
@@ -114,17 +126,20 @@ def apply_changes(
         where = f"scenario {scenario.name!r}"
         if change.kind == "demand":
             if change.target != ALL and change.target not in families:
-                raise ScenarioError(f"{where}: no family {change.target!r}")
+                raise ScenarioError(f"{where}: no family {change.target!r} ({_known('families', families)})")
             rows = forecast["family"].astype(str) == change.target if change.target != ALL else slice(None)
             forecast.loc[rows, "qty"] = pd.to_numeric(forecast.loc[rows, "qty"]) * factor
         elif change.kind == "capacity":
             if change.target != ALL and change.target not in centers:
-                raise ScenarioError(f"{where}: no work center {change.target!r}")
+                raise ScenarioError(f"{where}: no work center {change.target!r} ({_known('work centers', centers)})")
             rows = capacity["work_center"].astype(str) == change.target if change.target != ALL else slice(None)
             capacity.loc[rows, "hours_per_month"] = capacity.loc[rows, "hours_per_month"] * factor
         else:
             if change.target not in suppliers:
-                raise ScenarioError(f"{where}: no open receipts from supplier {change.target!r}")
+                raise ScenarioError(
+                    f"{where}: no open receipts from supplier {change.target!r} "
+                    f"({_known('suppliers with open receipts', suppliers)})"
+                )
             receipts = receipts[receipts["supplier"].astype(str) != change.target]
     frames = {**snapshot.frames, "receipts": receipts}
     return dataclasses.replace(snapshot, frames=frames), forecast, capacity
@@ -208,7 +223,8 @@ def compare(results: Sequence[ScenarioResult]) -> pd.DataFrame:
         frames.append(totals)
     out = pd.concat(frames, ignore_index=True)
     base = out[out["scenario"] == results[0].name].set_index("family")["value_at_risk_window_proposed"]
-    out["value_at_risk_vs_base"] = out["value_at_risk_window_proposed"] - out["family"].map(base).fillna(0.0)
+    difference = out["value_at_risk_window_proposed"] - out["family"].map(base).fillna(0.0)
+    out["value_at_risk_vs_base"] = difference.round(MONEY_DECIMALS) + 0.0  # cents: finer is LP noise
     return out[list(SCENARIO_COLUMNS)]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,6 +67,8 @@ def by_family_month(tables: dict[str, pd.DataFrame]) -> dict[str, dict[tuple[str
 
 
 def _number(value: object) -> float:
+    if value == layout.NO_DEMAND:  # months of cover with stock and no demand ahead: the same text everywhere
+        return math.inf
     return 0.0 if value in (None, "") else float(value)  # type: ignore[arg-type]
 
 

@@ -76,6 +76,10 @@ def is_month_bucket(label: str) -> bool:
     return _MONTH.fullmatch(label) is not None
 
 
+NO_DEMAND = "no demand ahead"
+"""What a months-of-cover cell shows when there is stock but no demand ahead (cover is +inf): every sheet
+says it the same way as ``SOP_COVER``; readers of the workbook turn it back into +inf."""
+
 BUCKET = Column("Bucket", "bucket", "text")
 FAMILY = Column("Family", "family", "text")
 SKU = Column("SKU", "sku", "text")

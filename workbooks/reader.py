@@ -26,6 +26,7 @@ from .layout import (
     FORECAST_RULE,
     FORECAST_SHEET,
     FORECAST_TABLE,
+    NO_DEMAND,
     OWNED_TABLES,
     TableSpec,
     is_month_bucket,
@@ -334,3 +335,5 @@ def _last_header_col(header: Sequence[Cell], key_col: int) -> int:
 
 def _at(row: Sequence[Cell], col: int) -> Cell:
     return row[col] if col < len(row) else ""
+            if column.kind == "months":  # stock, but no demand ahead: cover is infinite
+                raw = [math.inf if v == NO_DEMAND else v for v in raw]

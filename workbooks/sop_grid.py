@@ -28,7 +28,7 @@ from sop_functions.buckets import PAST_DUE, Horizon, bucket_label
 from sop_functions.plan import Plan
 
 from .cells import Cell, cell_ref, cell_text, is_blank
-from .layout import AGREED_MEASURE, SOP_GRID_KEYS, SOP_GRID_SHEET, SOP_GRID_TABLE, sop_grid_spec
+from .layout import AGREED_MEASURE, NO_DEMAND, SOP_GRID_KEYS, SOP_GRID_SHEET, SOP_GRID_TABLE, sop_grid_spec
 
 HISTORY_MONTHS = 3
 ACTUAL = " (actual)"
@@ -119,7 +119,9 @@ def sop_grid(
                 row[column] = v
             rows.append(row)
     out = pd.DataFrame(rows, columns=[*KEYS, *columns])
-    out[columns] = out[columns].astype(float).replace([np.inf, -np.inf], np.nan)
+    numbers = out[columns].astype(float)
+    cover = (out["measure"] == LABELS["cover_months_proposed"]).to_numpy()[:, None] & np.isposinf(numbers.to_numpy())
+    out[columns] = numbers.replace([np.inf, -np.inf], np.nan).astype(object).mask(cover, NO_DEMAND)
     return out
 
 

@@ -25,13 +25,19 @@ def plan_stamps(plan: Plan, refreshed_at: dt.datetime | None = None) -> Workbook
     return WorkbookStamps(source=plan.source, erp_as_of=plan.as_of, refreshed_at=now, grain=plan.horizon.grain)
 
 
-def _blank_infinities(frame: pd.DataFrame) -> pd.DataFrame:
-    """+/-inf (e.g. cover with no demand ahead) becomes a blank cell in every writer, never ``#NUM!``."""
+def _blank_infinities(frame: pd.DataFrame, spec: layout.TableSpec) -> pd.DataFrame:
+    """+inf months of cover (stock, no demand ahead) becomes the text :data:`~workbooks.layout.NO_DEMAND`,
+    any other infinity a blank cell, in every writer: never ``#NUM!``."""
     numeric = frame.select_dtypes(include="number").columns
     if len(numeric) == 0:
         return frame
     out = frame.copy()
-    out[numeric] = out[numeric].replace([np.inf, -np.inf], np.nan)
+    cover = [c.field for c in spec.columns if c.kind == "months" and c.field in numeric]
+    for field in cover:
+        values = out[field].astype(object)
+        out[field] = values.where(~np.isposinf(out[field].to_numpy(dtype=float)), layout.NO_DEMAND)
+    rest = [c for c in numeric if c not in cover]
+    out[rest] = out[rest].replace([np.inf, -np.inf], np.nan)
     return out
 
 
@@ -63,5 +69,5 @@ def plan_tables(plan: Plan, stamps: WorkbookStamps) -> dict[str, pd.DataFrame]:
             table["bucket"] = table["bucket"].astype(str)
         if spec.name == layout.TOP_GAPS.name:  # fixed height: the Summary chart's range never moves
             table = table.reindex(range(layout.TOP_GAP_ROWS))
-        out[spec.name] = _blank_infinities(table)
+        out[spec.name] = _blank_infinities(table, spec)
     return out

@@ -29,6 +29,7 @@ from .layout import (
     FAMILY_TOTALS,
     FINANCE_TOTALS,
     FORECAST_SHEET,
+    NO_DEMAND,
     OWNED_TABLES,
     PAST_DUE,
     PLAN,
@@ -235,6 +236,9 @@ def _write_cell(sheet: Any, row: int, col: int, value: Any, column: Column, fmt:
         sheet.write_datetime(row, col, stamp.tz_localize(None).to_pydatetime(), fmt)
         return 16
     if isinstance(value, (str, bytes)):
+    if value == NO_DEMAND:  # months of cover with no demand ahead (see layout.NO_DEMAND)
+        sheet.write_string(row, col, value, fmt)
+        return len(value)
         raise ValueError(f"expected a number, got text {value!r}")
     number = float(value)
     if math.isfinite(number):
