@@ -488,6 +488,22 @@ SHEET_TITLES |= {
 }
 
 
+SHEET_NOTES: dict[str, tuple[str, str]] = {
+    FORECAST_SHEET: ("A2", "Units per family and month. Blank = no forecast. Add families as new rows."),
+    SOP_GRID_SHEET: (
+        "A3",
+        "One block per family. Type the agreed supply in the yellow rows (blank = follow the proposal).",
+    ),
+    CAPACITY_SHEET: (
+        "A3",
+        "Hours per month per work center, used where the ERP holds none. Add work centers as rows.",
+    ),
+    "Scenarios": ("A3", "Change: Demand (family or *), Capacity (work center or *), Lost supplier (supplier)."),
+}
+"""The planner's instructions on a sheet (cell, text), written once when the sheet is made (``sop new``,
+``sop attach``) and never after: below the as-of stamp (A2) that every refresh rewrites."""
+
+
 def planning_table(name: str) -> TableSpec:
     """Look up a supply-planning table (owned or input) by its Excel name."""
     for spec in (*PLANNING_TABLES, *PLANNING_INPUTS):

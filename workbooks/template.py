@@ -38,6 +38,7 @@ from .layout import (
     PLANNING_TABLES,
     SCENARIO_INPUTS,
     SETTINGS,
+    SHEET_NOTES,
     SHEET_ORDER,
     SHEET_TITLES,
     SOP_GRID_SHEET,
@@ -235,10 +236,10 @@ def _write_cell(sheet: Any, row: int, col: int, value: Any, column: Column, fmt:
         stamp = pd.Timestamp(value)
         sheet.write_datetime(row, col, stamp.tz_localize(None).to_pydatetime(), fmt)
         return 16
-    if isinstance(value, (str, bytes)):
     if value == NO_DEMAND:  # months of cover with no demand ahead (see layout.NO_DEMAND)
         sheet.write_string(row, col, value, fmt)
         return len(value)
+    if isinstance(value, (str, bytes)):
         raise ValueError(f"expected a number, got text {value!r}")
     number = float(value)
     if math.isfinite(number):
@@ -257,7 +258,7 @@ def _freeze_keys(sheet: Any, spec: TableSpec) -> None:
 
 def _forecast_sheet(sheet: Any, spec: TableSpec, grid: pd.DataFrame, fmts: Formats) -> None:
     """The user-owned grid: shaded input cells, validation that rejects negatives and text."""
-    sheet.write_string(1, 0, "Units per family and month. Blank = no forecast. Add families as new rows.", fmts.stamp)
+    _sheet_note(sheet, FORECAST_SHEET, fmts)
     first, last = write_table(sheet, spec, grid, fmts, user_input=True)
     header_row, first_col = xl_cell_to_rowcol(spec.anchor)
     sheet.freeze_panes(header_row + 1, first_col + 1)
@@ -269,6 +270,12 @@ def _forecast_sheet(sheet: Any, spec: TableSpec, grid: pd.DataFrame, fmts: Forma
             first_col + len(spec.columns) - 1,
             forecast_validation(),
         )
+
+
+def _sheet_note(sheet: Any, name: str, fmts: Formats) -> None:
+    """The sheet's instructions (:data:`~workbooks.layout.SHEET_NOTES`)."""
+    cell, text = SHEET_NOTES[name]
+    sheet.write_string(cell, text, fmts.stamp)
 
 
 def _column_index(spec: TableSpec, field: str) -> int:
@@ -308,12 +315,7 @@ def _sop_grid_sheet(sheet: Any, frame: pd.DataFrame | None, months: list[str], f
         history = [(start - k).strftime("%Y-%m") + ACTUAL for k in range(HISTORY_MONTHS, 0, -1)]
         frame = pd.DataFrame(columns=[*KEYS, *history, PAST_DUE, *months])
     spec = sop_grid_spec([str(c) for c in frame.columns if c not in KEYS])
-    sheet.write_string(
-        2,
-        0,
-        "One block per family. Type the agreed supply in the yellow rows (blank = follow the proposal).",
-        fmts.stamp,
-    )
+    _sheet_note(sheet, SOP_GRID_SHEET, fmts)
     first, _last = write_table(sheet, spec, frame, fmts)
     header_row, first_col = xl_cell_to_rowcol(GRID_ANCHOR)
     last_col = first_col + len(spec.columns) - 1
@@ -403,13 +405,8 @@ def _planning_sheets(
         else:
             rule |= {"criteria": ">=", "value": -100, "error_message": "Change % is a number >= -100 (10 = +10 %)"}
         sheets[spec.sheet].data_validation(first, col, LAST_ROW, col, rule)
-    # row 3: row 2 holds the as-of stamp of the sheet's owned tables, which every refresh rewrites
-    sheets[CAPACITY_INPUT.sheet].write_string(
-        2, 0, "Hours per month per work center, used where the ERP holds none. Add work centers as rows.", fmts.stamp
-    )
-    sheets[SCENARIO_INPUTS.sheet].write_string(
-        2, 0, "Change: Demand (family or *), Capacity (work center or *), Lost supplier (supplier).", fmts.stamp
-    )
+    for spec in (CAPACITY_INPUT, SCENARIO_INPUTS):  # row 3: the stamp in row 2 is rewritten by every refresh
+        _sheet_note(sheets[spec.sheet], spec.sheet, fmts)
     _planning_charts(workbook, summary, extents)
 
 

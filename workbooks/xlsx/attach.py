@@ -15,11 +15,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbooks.layout import OWNED_TABLES, SHEET_ORDER, TableSpec, forecast_spec
+from workbooks.layout import (
+    CAPACITY_INPUT,
+    FORECAST_TABLE,
+    OWNED_TABLES,
+    PLANNING_INPUTS,
+    PLANNING_SHEET_ORDER,
+    PLANNING_TABLES,
+    SHEET_NOTES,
+    SHEET_ORDER,
+    TableSpec,
+    forecast_spec,
+)
 
 from .cells import cell_xml
 from .errors import LayoutError
 from .parts import CT_TABLE, CT_WORKSHEET, NS_MAIN, NS_MAIN_STRICT, REL_BASE, REL_BASE_STRICT, Package
+from .patch import renamable
 from .rebuild import Plan, verify_package, write_package
 from .refs import col_letters, make_range, parse_cell
 from .safe_save import safe_write
@@ -59,18 +71,24 @@ def _free_part(pkg: Package, planned: set[str], pattern: str) -> str:
     return pattern.format(n)
 
 
-def _sheet_xml(title: str, specs: list[TableSpec], families: list[str], ns: str, rel_ns: str) -> bytes:
+def _sheet_xml(
+    layout_sheet: str, title: str, specs: list[TableSpec], keys: dict[str, list[str]], ns: str, rel_ns: str
+) -> bytes:
     rows: dict[int, list[tuple[int, str]]] = {1: [(1, cell_xml("A1", title))]}
     if any(s.stamp_cell for s in specs):
         r, c = parse_cell(next(s.stamp_cell for s in specs if s.stamp_cell) or "A2")
         rows.setdefault(r, []).append((c, cell_xml(f"{col_letters(c)}{r}", STAMP_PLACEHOLDER)))
+    if layout_sheet in SHEET_NOTES:  # the planner's instructions, off the stamp cell a refresh rewrites
+        cell, text = SHEET_NOTES[layout_sheet]
+        r, c = parse_cell(cell)
+        if all(col != c for col, _x in rows.get(r, [])):
+            rows.setdefault(r, []).append((c, cell_xml(cell, text)))
     for spec in specs:
         hr, hc = parse_cell(spec.anchor)
         for i, h in enumerate(spec.headers):
             rows.setdefault(hr, []).append((hc + i, cell_xml(f"{col_letters(hc + i)}{hr}", h)))
-        if spec.owner == "user":
-            for j, fam in enumerate(families, start=1):
-                rows.setdefault(hr + j, []).append((hc, cell_xml(f"{col_letters(hc)}{hr + j}", fam)))
+        for j, key in enumerate(keys.get(spec.name, []), start=1):
+            rows.setdefault(hr + j, []).append((hc, cell_xml(f"{col_letters(hc)}{hr + j}", key)))
     body = "".join(
         f'<row r="{r}">' + "".join(x for _c, x in sorted(cells)) + "</row>" for r, cells in sorted(rows.items())
     )
@@ -101,7 +119,11 @@ def _check_existing(pkg: Package, specs: list[TableSpec]) -> tuple[list[TableSpe
             if spec.name.lower() in pkg.defined_names:
                 problems.append(f"the workbook has a defined name {spec.name!r}; rename it (Formulas > Name Manager).")
             missing.append(spec)
-        elif table.columns == spec.headers or (spec.owner == "user" and table.columns[:1] == spec.headers[:1]):
+        elif (
+            table.columns == spec.headers
+            or (spec.name == FORECAST_TABLE and table.columns[:1] == spec.headers[:1])
+            or renamable(spec, table.columns)
+        ):
             present.append(spec.name)
         else:
             problems.append(
@@ -113,17 +135,32 @@ def _check_existing(pkg: Package, specs: list[TableSpec]) -> tuple[list[TableSpe
     return missing, present
 
 
-def attach(path: str | Path, buckets: list[str], families: list[str], *, backups: int = 5) -> AttachReport:
-    """Add sopxl's owned tables and the Forecast grid to an existing .xlsx/.xlsm at the part level."""
+def attach(
+    path: str | Path,
+    buckets: list[str],
+    families: list[str],
+    *,
+    backups: int = 5,
+    work_centers: list[str] | None = None,
+    grid: TableSpec | None = None,
+) -> AttachReport:
+    """Add sopxl's owned tables, the Forecast grid, the supply-planning sheets (Capacity, Finance, Scenarios,
+    with the user inputs tblCapacity, prefilled with ``work_centers``, and tblScenarioInputs) and, given its
+    spec, the family S&OP grid ``grid`` to an existing .xlsx/.xlsm at the part level.
+
+    Idempotent: what the workbook has is kept, what it lacks (a workbook attached by an older sopxl) is added.
+    """
     started = time.monotonic()
     path = Path(path)
     with Package(path) as pkg:
-        specs = [*OWNED_TABLES, forecast_spec(buckets)]
+        specs = [*OWNED_TABLES, forecast_spec(buckets), *PLANNING_TABLES, *PLANNING_INPUTS]
+        specs += [grid] if grid is not None else []
         missing, present = _check_existing(pkg, specs)
         plan = Plan()
         created: dict[str, str] = {}
         if missing:
-            created = _plan_attach(pkg, plan, missing, families)
+            keys = {FORECAST_TABLE: families, CAPACITY_INPUT.name: list(work_centers or [])}
+            created = _plan_attach(pkg, plan, missing, keys)
 
             def verify(tmp: Path) -> None:
                 verify_package(pkg, plan, tmp, lambda _z: None)
@@ -136,11 +173,12 @@ def attach(path: str | Path, buckets: list[str], families: list[str], *, backups
     )
 
 
-def _plan_attach(pkg: Package, plan: Plan, missing: list[TableSpec], families: list[str]) -> dict[str, str]:
+def _plan_attach(pkg: Package, plan: Plan, missing: list[TableSpec], keys: dict[str, list[str]]) -> dict[str, str]:
     ns = NS_MAIN_STRICT if pkg.strict else NS_MAIN
     rel_base = REL_BASE_STRICT if pkg.strict else REL_BASE
     groups: dict[str, list[TableSpec]] = {}
-    for spec in sorted(missing, key=lambda s: SHEET_ORDER.index(s.sheet) if s.sheet in SHEET_ORDER else 99):
+    order = (*SHEET_ORDER, *PLANNING_SHEET_ORDER)
+    for spec in sorted(missing, key=lambda s: order.index(s.sheet) if s.sheet in order else 99):
         groups.setdefault(spec.sheet, []).append(spec)
     taken = {s.name.lower() for s in pkg.sheets}
     planned: set[str] = set()
@@ -155,12 +193,12 @@ def _plan_attach(pkg: Package, plan: Plan, missing: list[TableSpec], families: l
         taken.add(name.lower())
         created[layout_sheet] = name
         sheet_part = _free_part(pkg, planned, posixpath.join(wb_dir, "worksheets", "sheet{}.xml"))
-        plan.add[sheet_part] = _sheet_xml(name, specs, families, ns, f"{rel_base}")
+        plan.add[sheet_part] = _sheet_xml(layout_sheet, name, specs, keys, ns, f"{rel_base}")
         table_rels = []
         for i, spec in enumerate(specs, start=1):
             table_part = _free_part(pkg, planned, posixpath.join(wb_dir, "tables", "table{}.xml"))
             hr, hc = parse_cell(spec.anchor)
-            rows = max(len(families), 1) if spec.owner == "user" else 1
+            rows = max(len(keys.get(spec.name, [])), 1)
             ref = make_range(hr, hc, hr + rows, hc + len(spec.columns) - 1)
             plan.add[table_part] = new_table_xml(next_table_id, spec.name, ref, spec.headers, ns)
             next_table_id += 1
