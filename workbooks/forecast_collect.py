@@ -188,7 +188,7 @@ def collect(
     book = Path(master)
     files, skipped = forecast_files_in(Path(folder), book)
     parsed = [read_forecast_file(p) for p in files]
-    current_grid = read_forecast(book) if grid is None else grid
+    current_grid = read_forecast(book, blank=math.nan) if grid is None else grid  # blanks stay blank
     today = as_of or clock.today()
     current = f"{today.year:04d}-{today.month:02d}"
     open_months = [m for m in current_grid["bucket"].astype(str).unique() if m >= current]

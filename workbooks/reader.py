@@ -74,13 +74,41 @@ class ForecastError(ValueError):
         )
 
 
-def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The Forecast grid as a long frame (``family``, ``bucket``, ``qty``); blank cells are qty 0.
+def read_forecast(path: str | os.PathLike[str], *, blank: float = 0.0) -> pd.DataFrame:
+    """The Forecast grid as a long frame (``family``, ``bucket``, ``qty``); blank cells are qty ``blank``
+    (0 for planning; NaN where a blank must stay blank, e.g. when ``sop collect`` writes the grid back)."""
+    return read_forecast_grid(path, blank=blank).frame
+
+
+ROOM_COLUMNS = 12
+"""How far right of tblForecast :attr:`ForecastGrid.room` looks for empty columns."""
+
+
+@dataclass(frozen=True)
+class ForecastGrid:
+    """The Forecast grid as read, with what a planner must hear about it."""
+
+    frame: pd.DataFrame
+    """``family, bucket, qty``, one row per family and month column."""
+    months: tuple[str, ...]
+    """The grid's month columns, in sheet order."""
+    notes: tuple[str, ...] = ()
+    """Entries the grid does not read (typed below or beside the table), in words a planner can act on."""
+    outside_families: tuple[str, ...] = ()
+    """Families named in rows typed below the table (not read)."""
+    room: int = 0
+    """Empty columns right of tblForecast (over its header and data rows, up to :data:`ROOM_COLUMNS`, no
+    other table in the way): where a refresh may add the horizon's new months. 0 without the table."""
+
+
+def read_forecast_grid(path: str | os.PathLike[str], *, blank: float = 0.0) -> ForecastGrid:
+    """The Forecast grid (see :func:`read_forecast`), its month columns and notes about entries it leaves out.
 
     The grid is found by its header row (first cell ``Family``) on the sheet holding the ``tblForecast``
     table (tables are found by name, so a renamed sheet or one that ``sop attach`` had to call
     ``Forecast (sopxl)`` still works), else on the Forecast sheet; bounded by the table when it is still
-    there, else by the sheet's used range.
+    there, else by the sheet's used range. Numbers typed below or right of the table are not read (Excel
+    does not count them as the table's), and each such block is named in :attr:`ForecastGrid.notes`.
     """
     file = Path(path)
     with CalamineWorkbook.from_path(file, load_tables=True) as book:
@@ -89,6 +117,7 @@ def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
         if sheet not in book.sheet_names:
             raise LayoutError([_missing_sheet(FORECAST_SHEET, book.sheet_names)])
         rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        others = [t for n in book.table_names or [] if n != FORECAST_TABLE and (t := _table(book, n)) is not None]
     found = _find_header(rows, FORECAST_KEY.header)
     if found is None:
         raise LayoutError([f"sheet {sheet!r} has no header row starting with {FORECAST_KEY.header!r}"])
@@ -97,10 +126,58 @@ def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
     on_grid = table is not None and table.start == (header_row + 1, key_col)
     if table is not None and on_grid and table.end:
         last_row, last_col = table.end
-
-    return parse_forecast_grid(
-        rows, header_row=header_row, key_col=key_col, last_row=last_row, last_col=last_col, path=file
+    frame = parse_forecast_grid(
+        rows, header_row=header_row, key_col=key_col, last_row=last_row, last_col=last_col, path=file, blank=blank
     )
+    months = tuple(dict.fromkeys(frame["bucket"]))
+    if table is None or not on_grid:
+        return ForecastGrid(frame, months)
+    blocked = [
+        t.start[1]
+        for t in others
+        if t.sheet == sheet and t.start and t.end and t.start[0] - 1 <= last_row and t.end[0] >= header_row
+    ]
+    notes, below = _outside_table(rows, header_row, key_col, last_row, last_col, sheet)
+    room = _room(rows, header_row, last_row, last_col, min((c for c in blocked if c > last_col), default=None))
+    return ForecastGrid(frame, months, notes, below, room)
+
+
+def _outside_table(
+    rows: Sequence[Sequence[Cell]], header_row: int, key_col: int, last_row: int, last_col: int, sheet: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Notes naming the cells typed below and right of tblForecast (not read), and the families below it."""
+    notes: list[str] = []
+    below = [r for r in range(last_row + 1, len(rows)) if any(not _blank(v) for v in rows[r][key_col:])]
+    families = tuple(f for r in below if (f := _text(_at(rows[r], key_col))))
+    if below:
+        width = max(len(rows[r]) for r in below) - 1
+        named = f" ({', '.join(map(repr, families[:5]))}{', ...' if len(families) > 5 else ''})" if families else ""
+        notes.append(
+            f"{sheet}!{_ref(below[0], key_col)}:{_ref(below[-1], max(width, last_col))}: {len(below)} row(s) typed "
+            f"below the {FORECAST_TABLE} table{named} are not read; extend the table over them (drag its "
+            "bottom-right corner, or Table Design > Resize Table) and plan again"
+        )
+    right = [c for c in range(last_col + 1, max(map(len, rows[header_row : last_row + 1]), default=0))]
+    typed = [c for c in right if any(not _blank(_at(rows[r], c)) for r in range(header_row, last_row + 1))]
+    if typed:
+        notes.append(
+            f"{sheet}!{_ref(header_row, typed[0])}:{_ref(last_row, typed[-1])}: cells right of the {FORECAST_TABLE} "
+            "table are not read as forecast; to add a month, type its YYYY-MM header right next to the table's "
+            "last column (Excel then extends the table)"
+        )
+    return tuple(notes), families
+
+
+def _room(rows: Sequence[Sequence[Cell]], header_row: int, last_row: int, last_col: int, next_table: int | None) -> int:
+    """Empty columns right of the table (header to last row), before any other table on the sheet."""
+    room = 0
+    for c in range(last_col + 1, last_col + 1 + ROOM_COLUMNS):
+        if (next_table is not None and c >= next_table) or any(
+            not _blank(_at(rows[r], c)) for r in range(header_row, min(last_row, len(rows) - 1) + 1)
+        ):
+            break
+        room += 1
+    return room
 
 
 def parse_forecast_grid(
@@ -112,11 +189,13 @@ def parse_forecast_grid(
     last_col: int,
     path: Path,
     origin: tuple[int, int] = (0, 0),
+    blank: float = 0.0,
 ) -> pd.DataFrame:
     """The grid's entries as ``family, bucket, qty``, or :class:`ForecastError` with every bad cell.
 
     ``rows`` is a matrix of cell values (from a file or from live Excel) whose ``[0][0]`` is the 0-based
     sheet cell ``origin``; the other arguments are matrix positions. Both readers share these rules.
+    A blank cell's qty is ``blank``.
     """
 
     def ref(r: int, c: int) -> str:
@@ -154,7 +233,9 @@ def parse_forecast_grid(
             continue
         seen[family] = r
         for c, month in months.items():
-            qty = _quantity(cells[c], ForecastIssue(ref(r, c), family, month, ""), issues)
+            qty = (
+                blank if _blank(cells[c]) else _quantity(cells[c], ForecastIssue(ref(r, c), family, month, ""), issues)
+            )
             records.append((family, month, qty))
     if issues:
         raise ForecastError(path, issues)
@@ -254,6 +335,8 @@ def read_table(path: str | os.PathLike[str], spec: TableSpec) -> pd.DataFrame:
         elif column.kind == "datetime":
             columns[column.field] = pd.to_datetime(pd.Series([None if _blank(v) else v for v in raw]))
         else:
+            if column.kind == "months":  # stock, but no demand ahead: cover is infinite
+                raw = [math.inf if v == NO_DEMAND else v for v in raw]
             numbers = pd.to_numeric(pd.Series([None if _blank(v) else v for v in raw], dtype=object))
             columns[column.field] = numbers.astype("Int64" if column.kind == "int" else float)
     return pd.DataFrame(columns)
@@ -335,5 +418,3 @@ def _last_header_col(header: Sequence[Cell], key_col: int) -> int:
 
 def _at(row: Sequence[Cell], col: int) -> Cell:
     return row[col] if col < len(row) else ""
-            if column.kind == "months":  # stock, but no demand ahead: cover is infinite
-                raw = [math.inf if v == NO_DEMAND else v for v in raw]
