@@ -19,6 +19,7 @@ from sop_functions.plan import Plan
 from sop_functions.snapshot import Snapshot
 
 from . import pipeline
+from .progress import Progress
 
 
 @dataclass(frozen=True)
@@ -46,23 +47,38 @@ def last_year_forecast(snapshot: Snapshot, horizon: Horizon, growth: float = 1.2
     return pd.DataFrame(rows, columns=["family", "bucket", "qty"])
 
 
-def demo_from_files(out: Path, seed: int) -> DemoResult:
+def demo_from_files(out: Path, seed: int, *, progress: Progress | None = None) -> DemoResult:
     """Generate the export folder, build the workbook, plan from the workbook's own Forecast grid."""
+    progress = progress or Progress()
+    progress.phase("generating the demo manufacturer's ERP export")
     export = write_export_folder(out / "erp-export", seed=seed)
+    progress.done(f"wrote the demo ERP export {export}")
     book = out / "SOP.xlsx"
-    pipeline.new_workbook(book, source=str(export), force=True)
+    pipeline.new_workbook(book, source=str(export), force=True, progress=progress)
     return DemoResult(book, pipeline.plan_from_source(str(export), workbook=book), "csv")
 
 
-def demo_from_tryton(out: Path, *, show_progress: bool | None = None) -> DemoResult:
-    """Start the embedded Tryton (seeded once, cached), build the workbook from it, refresh it in place."""
+def demo_from_tryton(out: Path, *, progress: Progress | None = None) -> DemoResult:
+    """Start the embedded Tryton (seeded once, cached), build the workbook from it, refresh it in place.
+
+    The seeding's own progress (minutes, the first time) goes to ``progress`` too: one display, one line.
+    """
+    progress = progress or Progress()
     book = out / "SOP.xlsx"
     out.mkdir(parents=True, exist_ok=True)
-    with demo_server(show_progress=show_progress, cache_dir=out / ".sop-cache") as server:
+    progress.phase("starting the demo Tryton ERP")
+    with demo_server(cache_dir=out / ".sop-cache", on_progress=progress.update) as server:
+        progress.done(f"started the demo Tryton ERP at {server.settings.url}")
         connector = TrytonConnector(server.settings)
+        progress.phase("syncing Tryton (full)")
         snapshot = connector.snapshot(full=True)
-        horizon = Horizon.from_as_of(snapshot.as_of_date)
+        progress.warn(connector.last_report.warnings if connector.last_report is not None else ())
+        progress.done(f"synced Tryton: {pipeline.snapshot_counts(snapshot)}")
+        horizon = Horizon.from_as_of(snapshot.as_of_date, periods=18)
         forecast = last_year_forecast(snapshot, horizon)
-        pipeline.new_workbook(book, source=snapshot, forecast=forecast, force=True)
-        outcome = pipeline.refresh_workbook(book, source=connector.snapshot())
+        pipeline.new_workbook(book, source=snapshot, forecast=forecast, force=True, progress=progress)
+        progress.phase("syncing Tryton (incremental)")
+        again = connector.snapshot()
+        progress.done(f"synced Tryton again: {pipeline.snapshot_counts(again)}")
+        outcome = pipeline.refresh_workbook(book, source=again, progress=progress)
     return DemoResult(book, outcome.plan, "tryton")

@@ -24,7 +24,7 @@ from workbooks.layout import (
     SOP_GRID_TABLE,
     TableSpec,
 )
-from workbooks.reader import parse_forecast_grid, settings_values
+from workbooks.reader import ForecastGrid, parse_forecast_grid, settings_values
 from workbooks.sop_grid import agreed_from_rows
 from workbooks.xlsx.errors import LayoutError
 
@@ -44,8 +44,9 @@ def read_settings(book: xw.Book) -> dict[str, str]:
     return settings_values(read_table(book, SETTINGS))
 
 
-def read_forecast(book: xw.Book) -> pd.DataFrame:
-    """The live Forecast grid as ``family, bucket, qty`` (blank = 0); :class:`ForecastError` lists every bad cell."""
+def read_forecast(book: xw.Book, *, blank: float = 0.0) -> pd.DataFrame:
+    """The live Forecast grid as ``family, bucket, qty`` (blank cells: ``blank``, 0 for planning);
+    :class:`ForecastError` lists every bad cell."""
     _sheet, table = find_table(book, FORECAST_TABLE)
     whole = table.range
     values = whole.options(ndim=2).value
@@ -59,6 +60,7 @@ def read_forecast(book: xw.Book) -> pd.DataFrame:
         last_col=len(values[0]) - 1,
         path=Path(book.fullname),
         origin=(whole.row - 1, whole.column - 1),
+        blank=blank,
     )
 
 
@@ -105,10 +107,13 @@ def read_inputs(book: xw.Book, horizon: Horizon) -> WorkbookInputs:
             optional[spec.name] = read_table(book, spec)
         except LayoutError:
             optional[spec.name] = None
+    forecast = read_forecast(book)
     return WorkbookInputs(
-        forecast=read_forecast(book),
+        forecast=forecast,
         capacity=optional[CAPACITY_INPUT.name],
         scenarios=optional[SCENARIO_INPUTS.name],
         agreed=read_agreed(book, horizon),
         last_plan=last_published(Path(book.fullname)) if Path(book.fullname).is_absolute() else None,
+        forecast_from="the Forecast grid",
+        grid=ForecastGrid(forecast, tuple(dict.fromkeys(forecast["bucket"]))),
     )

@@ -5,6 +5,8 @@ Kept apart from :mod:`addin.cli` so that commands stay thin and every job is cal
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +14,9 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from connectors.files import read_export_folder
-from connectors.registry import snapshot_from_profile
+from connectors.files.forecast import FORECAST_FILE, read_forecast_csv
+from connectors.notices import DataWarning
+from connectors.registry import snapshot_from_profile, warnings_from_profile
 from connectors.tryton import TrytonConnector, load_settings
 from sop_functions import clock
 from sop_functions.buckets import Horizon
@@ -20,60 +24,81 @@ from sop_functions.capacity import available_capacity
 from sop_functions.plan import Plan, build_plan
 from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
+from sop_functions.supply_lp import Costs
 from workbooks import layout, template
 from workbooks.layout import PLANNING_TABLES
 from workbooks.planning_tables import capacity_input_frame, planning_tables, read_capacity_input, read_scenario_inputs
-from workbooks.reader import read_forecast, require_layout
-from workbooks.sop_grid import read_agreed, sop_grid
+from workbooks.reader import ForecastGrid, read_forecast_grid, require_layout
+from workbooks.sop_grid import grid_columns, read_agreed, sop_grid
 from workbooks.stamps import WorkbookStamps, stamp_text
 from workbooks.tables import plan_stamps, plan_tables
 from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
 
-FORECAST_FILE = "forecast.csv"
-
+from .progress import Progress, counts
 
 Source = str | Snapshot
 """``--source``: an export folder, ``tryton`` (the sop.toml profile), or an already pulled snapshot."""
 CONFIG_FILE = Path("sop.toml")
 
 
-def load_snapshot(source: Source, *, full: bool = False) -> Snapshot:
+def load_snapshot(source: Source, *, full: bool = False, progress: Progress | None = None) -> Snapshot:
     """Resolve a source to a validated snapshot (``full`` forces a full ERP resync instead of incremental).
 
     ``tryton`` reads sop.toml's ``[tryton]``; any other non-folder name is an ERP profile written by
     ``sop connect`` (Odoo, Business Central, Exact Online, SAP Business One, SQL); a folder is an export.
+    ``progress`` hears the phase and gets the source's record warnings (what it left out or read with a
+    fallback).
     """
+    progress = progress or Progress()
     if isinstance(source, Snapshot):
         return source
     path = Path(source).expanduser()
     if path.is_dir():
-        return read_export_folder(path)
-    if not CONFIG_FILE.is_file():
+        progress.phase(f"reading {source}")
+        warnings: list[DataWarning] = []
+        snapshot = read_export_folder(path, warnings=warnings)
+    elif not CONFIG_FILE.is_file():
         raise ValueError(
             f"unknown source {source!r}: expected an ERP export folder (it does not exist or is not a folder), "
             "or an ERP profile in a sop.toml here (`sop connect KIND`, docs/connectors.md)"
         )
-    if source == "tryton":
-        return TrytonConnector(load_settings(CONFIG_FILE)).snapshot(full=full)
-    return snapshot_from_profile(source, CONFIG_FILE, full=full)
+    elif source == "tryton":
+        progress.phase("syncing Tryton")
+        connector = TrytonConnector(load_settings(CONFIG_FILE))
+        snapshot = connector.snapshot(full=full)
+        warnings = list(connector.last_report.warnings) if connector.last_report is not None else []
+    else:
+        progress.phase(f"syncing {source}")
+        snapshot = snapshot_from_profile(source, CONFIG_FILE, full=full)
+        warnings = warnings_from_profile(source, CONFIG_FILE)
+    progress.warn(warnings)
+    progress.done(f"{'read' if path.is_dir() else 'synced'} {source}: {snapshot_counts(snapshot)}")
+    return snapshot
 
 
-def read_forecast_csv(path: Path) -> pd.DataFrame:
-    """A family x month forecast file (columns ``family, bucket, qty``), as the demo export writes it."""
-    frame = pd.read_csv(path, dtype={"family": str, "bucket": str}, keep_default_na=False)
-    missing = {"family", "bucket", "qty"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"{path}: forecast file lacks column(s) {', '.join(sorted(missing))}")
-    return frame[["family", "bucket", "qty"]]
+def snapshot_counts(snapshot: Snapshot) -> str:
+    """``40 items, 120 open order lines, ... as of 2026-11-25 08:00 +01:00``."""
+    return f"{counts(snapshot.frames.items())}, as of {snapshot.as_of.isoformat(sep=' ', timespec='minutes')}"
 
 
 def forecast_for(source: Source, workbook: Path | None) -> pd.DataFrame:
     """The sales forecast: the workbook's Forecast grid, else an export folder's forecast.csv, else none."""
     if workbook is not None:
-        return read_forecast(workbook)
-    if isinstance(source, str) and (candidate := Path(source) / FORECAST_FILE).is_file():
-        return read_forecast_csv(candidate)
+        return read_forecast_grid(workbook).frame
+    if isinstance(source, str) and Path(source).is_dir():
+        found = read_forecast_csv(source)
+        if found is not None:
+            return found
     return pd.DataFrame(columns=["family", "bucket", "qty"])
+
+
+def forecast_origin(source: Source, workbook: Path | None) -> str:
+    """Where :func:`forecast_for` takes the forecast from, in words ("" when there is none)."""
+    if workbook is not None:
+        return f"the Forecast grid of {workbook.name}"
+    if isinstance(source, str) and (Path(source) / FORECAST_FILE).is_file():
+        return str(Path(source) / FORECAST_FILE)
+    return ""
 
 
 def in_horizon(forecast: pd.DataFrame, horizon: Horizon) -> pd.DataFrame:
@@ -91,12 +116,61 @@ class WorkbookInputs:
     scenarios: pd.DataFrame | None = None
     agreed: pd.DataFrame | None = None
     last_plan: pd.DataFrame | None = None
+    forecast_from: str = ""
+    """Where the forecast comes from, for notes ("the Forecast grid of Plan.xlsx"; "" = no forecast)."""
+    grid: ForecastGrid | None = None
+    """The Forecast grid as read (its months, what it leaves out), when the forecast comes from one."""
+    notes: tuple[str, ...] = ()
+    """What else the planner must hear about these inputs (a month column the grid gained)."""
 
 
-def plan_for(snapshot: Snapshot, horizon: Horizon, inputs: WorkbookInputs) -> Plan:
-    """The one plan of a workbook: both layers, with the workbook's capacity hours and agreed supply."""
+def plan_for(snapshot: Snapshot, horizon: Horizon, inputs: WorkbookInputs, *, costs: Costs | None = None) -> Plan:
+    """The one plan of a workbook: both layers, with the workbook's capacity hours and agreed supply, and
+    notes on the forecast it was planned with (in the CLI, the ribbon and Settings' ``plan_notes``)."""
     capacity = available_capacity(snapshot.work_centers, inputs.capacity)
-    return build_plan(snapshot, in_horizon(inputs.forecast, horizon), horizon, agreed=inputs.agreed, capacity=capacity)
+    forecast = in_horizon(inputs.forecast, horizon)
+    plan = build_plan(snapshot, forecast, horizon, agreed=inputs.agreed, capacity=capacity, costs=costs)
+    notes = (*(inputs.grid.notes if inputs.grid else ()), *inputs.notes, *forecast_notes(plan, snapshot, inputs))
+    return dataclasses.replace(plan, notes=(*notes, *plan.notes)) if notes else plan
+
+
+def forecast_notes(plan: Plan, snapshot: Snapshot, inputs: WorkbookInputs) -> list[str]:
+    """What the forecast leaves the plan without: unknown families, families or months with no grid cell,
+    a blank forecast. Each in words a planner can act on."""
+    notes: list[str] = []
+    forecast = in_horizon(inputs.forecast, plan.horizon)
+    unknown = plan.unknown_forecast_families
+    if len(unknown):
+        totals = unknown.groupby("family", sort=True)["qty"].sum()
+        listed = ", ".join(f"{family!r} ({qty:,.0f} units)" for family, qty in totals.items())
+        notes.append(
+            f"Forecast row(s) {listed} are not planned: no ERP item is in that family "
+            "(check the spelling, or the items' family in the ERP)"
+        )
+    families = set(snapshot.items["family"].astype(str))
+    if inputs.grid is not None:
+        missing = [m for m in plan.horizon.buckets if m not in inputs.grid.months]
+        if missing:
+            notes.append(
+                f"the Forecast grid has no column for {', '.join(missing)}: "
+                "planned with no forecast there (open orders only)"
+            )
+        absent = sorted(families - set(inputs.forecast["family"].astype(str)) - set(inputs.grid.outside_families))
+        if absent:
+            notes.append(
+                f"no Forecast row for {', '.join(absent)}: their demand is open orders only "
+                "(add their rows to the Forecast grid)"
+            )
+    known = forecast[forecast["family"].astype(str).isin(families)]
+    if families and float(pd.to_numeric(known["qty"]).sum()) == 0.0:
+        if inputs.forecast_from:
+            notes.append(f"{inputs.forecast_from} is blank: demand is open orders only (type the sales forecast)")
+        else:
+            notes.append(
+                "no sales forecast given (no --workbook, no forecast.csv in the export folder): "
+                "demand is open orders only"
+            )
+    return notes
 
 
 def workbook_tables(
@@ -114,23 +188,41 @@ def workbook_tables(
     return tables
 
 
-def plan_from_source(source: Source, *, workbook: Path | None = None, months: int = 18) -> Plan:
+def plan_from_source(
+    source: Source, *, workbook: Path | None = None, months: int = 18, progress: Progress | None = None
+) -> Plan:
     """The plan ``sop plan`` shows: the source's ERP data with the workbook's own inputs when given."""
-    snapshot = load_snapshot(source)
+    progress = progress or Progress()
+    snapshot = load_snapshot(source, progress=progress)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    return plan_for(snapshot, horizon, inputs_for(source, workbook, horizon))
+    inputs = inputs_for(source, workbook, horizon)
+    progress.phase("planning")
+    plan = plan_for(snapshot, horizon, inputs)
+    progress.done(planned(plan))
+    return plan
+
+
+def planned(plan: Plan) -> str:
+    """``planned 40 SKUs in 7 families x 19 buckets (within capacity, LP)``: the planning phase's summary."""
+    skus = plan.sku_plan["sku"].nunique()
+    families = plan.family_plan["family"].nunique()
+    method = "within capacity, LP" if plan.supply_method == "lp" else "netting, infinite capacity"
+    return f"planned {skus:,} SKUs in {families:,} families x {len(plan.horizon.labels)} buckets ({method})"
 
 
 def inputs_for(source: Source, workbook: Path | None, horizon: Horizon) -> WorkbookInputs:
     """The planner's inputs from a workbook file (or an export folder's forecast.csv without one)."""
     if workbook is None:
-        return WorkbookInputs(forecast_for(source, None))
+        return WorkbookInputs(forecast_for(source, None), forecast_from=forecast_origin(source, None))
+    grid = read_forecast_grid(workbook)
     return WorkbookInputs(
-        forecast=read_forecast(workbook),
+        forecast=grid.frame,
         capacity=read_capacity_input(workbook),
         scenarios=read_scenario_inputs(workbook),
         agreed=read_agreed(workbook, horizon),
         last_plan=last_published(workbook),
+        forecast_from=forecast_origin(source, workbook),
+        grid=grid,
     )
 
 
@@ -161,23 +253,31 @@ def new_workbook(
     months: int = 18,
     force: bool = False,
     forecast: pd.DataFrame | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """``sop new``: an empty template, or one filled from a source (its forecast.csv prefills the grid)."""
+    progress = progress or Progress()
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise ValueError(f"{path}: a workbook path must end in .xlsx")
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} already exists; pass --force to replace it")
     if source is None:
         horizon = Horizon.from_as_of(pd.Timestamp(clock.today()), periods=months)
         return template.new_workbook(path, horizon.labels, [], overwrite=force)
-    snapshot = load_snapshot(source)
+    snapshot = load_snapshot(source, progress=progress)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
+    origin = forecast_origin(source, None) if forecast is None else ""
     forecast = in_horizon(forecast_for(source, None) if forecast is None else forecast, horizon)
-    inputs = WorkbookInputs(forecast)
+    inputs = WorkbookInputs(forecast, forecast_from=origin or f"the Forecast grid of {path.name}")
+    progress.phase("planning")
     plan = plan_for(snapshot, horizon, inputs)
+    progress.done(planned(plan))
+    progress.phase(f"writing {path.name}")
     stamps = plan_stamps(plan)
     tables = workbook_tables(plan, snapshot, inputs, stamps, planning=True, grid=True)
     planning = {name: tables.pop(name) for name in list(tables) if name in PLANNING_NAMES}
     planning |= input_tables(snapshot, inputs)
-    return template.new_workbook(
+    written = template.new_workbook(
         path,
         horizon.labels,
         families_of(snapshot),
@@ -187,6 +287,9 @@ def new_workbook(
         overwrite=force,
         planning=planning,
     )
+    rows = sum(len(frame) for frame in (*tables.values(), *planning.values()))
+    progress.done(f"wrote {path.name}: {rows:,} rows in {len(tables) + len(planning) + 1} tables")
+    return written
 
 
 PLANNING_NAMES = {spec.name for spec in PLANNING_TABLES}
@@ -219,29 +322,65 @@ class RefreshOutcome:
 
     plan: Plan
     report: RefreshReport
-    families_without_forecast: list[str]
+    seconds: float = 0.0
+    """The whole refresh: reading the source, planning and writing (``report.seconds`` is the write alone)."""
+    months_added: tuple[str, ...] = ()
+    """Month columns the Forecast grid gained (the horizon moved on since it was made)."""
 
 
-def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> RefreshOutcome:
+def refresh_workbook(
+    path: Path, *, source: Source, months: int = 18, backups: int = 5, progress: Progress | None = None
+) -> RefreshOutcome:
     """``sop refresh``: pull the source, plan with the workbook's own inputs, rewrite owned tables only.
 
-    The Forecast grid and the other user inputs are read, never written; the S&OP grid's agreed-supply
-    numbers are carried over; everything else in the file stays byte-identical.
+    The Forecast grid and the other user inputs are read, never written, except that the grid gains the
+    horizon's new months as blank columns when the months have moved on (cells sopxl adds, never cells it
+    overwrites); the S&OP grid's agreed-supply numbers are carried over; everything else in the file stays
+    byte-identical.
     """
+    started = time.monotonic()
+    progress = progress or Progress()
     if not path.is_file():
         raise ValueError(f"{path}: no such workbook (create one with `sop new` or adopt yours with `sop attach`)")
     require_layout(path)
-    snapshot = load_snapshot(source)
+    snapshot = load_snapshot(source, progress=progress)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    inputs = inputs_for(source, path, horizon)
+    before = inputs_for(source, path, horizon)
+    inputs, grow = new_forecast_months(before, horizon)
+    progress.phase("planning")
     plan = plan_for(snapshot, horizon, inputs)
+    progress.done(planned(plan))
+    progress.phase(f"writing {path.name}")
     stamps = plan_stamps(plan)
     names = table_names(path)
     planning = all(name in names for name in PLANNING_NAMES)
     tables = workbook_tables(plan, snapshot, inputs, stamps, planning=planning, grid=layout.SOP_GRID_TABLE in names)
-    report = refresh_file(path, tables, stamp_text(stamps), backups=backups)
-    missing = sorted(set(families_of(snapshot)) - set(inputs.forecast["family"]))
-    return RefreshOutcome(plan, report, missing)
+    grown = {layout.forecast_spec(list(before.grid.months)): grow} if grow and before.grid else None
+    report = refresh_file(path, tables, stamp_text(stamps), backups=backups, grow=grown)
+    progress.done(f"wrote {path.name}: {sum(report.rows.values()):,} rows in {len(report.rows)} tables")
+    return RefreshOutcome(plan, report, time.monotonic() - started, grow)
+
+
+def new_forecast_months(inputs: WorkbookInputs, horizon: Horizon) -> tuple[WorkbookInputs, tuple[str, ...]]:
+    """The horizon's months after the Forecast grid's last column, when the grid has the room to gain them
+    (empty cells right of tblForecast): the inputs as they will be (those months blank) and the months.
+
+    A month rolls in at the end every time the as-of month rolls over; without its column the month would
+    be planned with no forecast and nobody told. Without room the grid stays as it is and the plan's notes
+    name the months it has no column for.
+    """
+    grid = inputs.grid
+    if grid is None or not grid.months:
+        return inputs, ()
+    new = tuple(m for m in horizon.buckets if m > max(grid.months))
+    if not new or grid.room < len(new):
+        return inputs, ()
+    note = (
+        f"the Forecast grid got a new column for {', '.join(new)} (the horizon moved on): it is blank, so "
+        "it is planned from open orders only; type its forecast and refresh"
+    )
+    grown = dataclasses.replace(grid, months=(*grid.months, *new))
+    return dataclasses.replace(inputs, grid=grown, notes=(*inputs.notes, note)), new
 
 
 def table_names(path: Path) -> set[str]:
@@ -255,10 +394,19 @@ def has_planning_sheets(path: Path) -> bool:
     return table_names(path) >= PLANNING_NAMES
 
 
-def attach_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> AttachReport:
+def attach_workbook(
+    path: Path, *, source: Source, months: int = 18, backups: int = 5, progress: Progress | None = None
+) -> AttachReport:
     """``sop attach``: add sopxl's sheets and tables to a team's existing workbook, touching nothing of theirs."""
     if not path.is_file():
         raise ValueError(f"{path}: no such workbook")
-    snapshot = load_snapshot(source)
+    snapshot = load_snapshot(source, progress=progress)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    return attach(path, horizon.buckets, families_of(snapshot), backups=backups)
+    return attach(
+        path,
+        horizon.buckets,
+        families_of(snapshot),
+        backups=backups,
+        work_centers=snapshot.work_centers["code"].astype(str).tolist(),
+        grid=layout.sop_grid_spec(grid_columns(horizon)),
+    )

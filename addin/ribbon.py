@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sop_functions.plan import Plan
 from sop_functions.scenarios import scenarios_from_table
 from sop_functions.snapshot import Snapshot
 from workbooks.forecast_collect import Consolidation, collect
+from workbooks.forecast_files import FORECAST_FOLDER
 from workbooks.layout import FORECAST_KEY, PLANNING_TABLES, SOP_GRID_TABLE, forecast_spec, table_spec
 from workbooks.stamps import same_time, settings_time, stamp_text
 from workbooks.tables import plan_stamps
@@ -92,15 +94,13 @@ def _status(app: xw.App, text: str | bool) -> None:
         app.status_bar = text
 
 
-def _plan_for(book: xw.Book, snapshot: Snapshot, settings: dict[str, str]) -> tuple[Plan, WorkbookInputs, list[str]]:
-    """Plan the snapshot with the live workbook's inputs (Forecast grid, capacity, agreed supply); notes about
-    grid months that are missing."""
+def _plan_for(book: xw.Book, snapshot: Snapshot, settings: dict[str, str]) -> tuple[Plan, WorkbookInputs]:
+    """Plan the snapshot with the live workbook's inputs (Forecast grid, capacity, agreed supply); the plan's
+    notes say what the grid leaves out (months without a column, unknown families, a blank grid)."""
     periods = int(settings.get("horizon_periods") or 18)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=periods)
     inputs = live_reader.read_inputs(book, horizon)
-    missing = [m for m in horizon.buckets if m not in set(inputs.forecast["bucket"])]
-    notes = [f"the Forecast grid has no column for {', '.join(missing)} (planned with no forecast)"] if missing else []
-    return plan_for(snapshot, horizon, inputs), inputs, notes
+    return plan_for(snapshot, horizon, inputs), inputs
 
 
 def _recalculate(app: xw.App) -> None:
@@ -146,8 +146,8 @@ def refresh_from_erp(book: xw.Book) -> str:
     """Load the ERP source named in Settings, plan with the live Forecast grid, write the owned tables."""
     settings = live_reader.read_settings(book)
     snapshot = load_snapshot(erp_source(book, settings.get("source", "")))
-    plan, inputs, notes = _plan_for(book, snapshot, settings)
-    notes += list(plan.notes)
+    plan, inputs = _plan_for(book, snapshot, settings)
+    notes = list(plan.notes)
     return "Refreshed. " + _publish(book, plan, snapshot, inputs) + "".join(f"\nNote: {n}." for n in notes)
 
 
@@ -165,13 +165,9 @@ def recompute_plan(book: xw.Book) -> str:
         snapshot = load_snapshot(erp_source(book, source))
         if not same_time(settings.get("erp_as_of", ""), snapshot.as_of):
             notes.append("the last refresh's ERP data was not kept, so the current ERP data was used")
-    plan, inputs, grid_notes = _plan_for(book, snapshot, settings)
-    notes += grid_notes + list(plan.notes)
+    plan, inputs = _plan_for(book, snapshot, settings)
+    notes += list(plan.notes)
     return "Recomputed. " + _publish(book, plan, snapshot, inputs) + "".join(f"\nNote: {n}." for n in notes)
-
-
-FORECAST_FOLDER = "forecasts"
-"""The sales reps' forecast files live in this folder beside the workbook (``sop forecast-sheet`` output)."""
 
 
 def collect_forecasts(book: xw.Book) -> str:
@@ -191,7 +187,7 @@ def collect_forecasts(book: xw.Book) -> str:
         writer.write_table(forecast_spec(months), result.grid, user_action=True)
         writer.commit()
 
-    done = collect(folder, master, grid=live_reader.read_forecast(book), apply=apply_live)
+    done = collect(folder, master, grid=live_reader.read_forecast(book, blank=math.nan), apply=apply_live)
     c = done.consolidation
     return (
         f"Collected {c.files} forecast file(s): {len(c.changes)} change(s) applied, {len(c.issues)} issue(s) "

@@ -40,6 +40,9 @@ from .cells import show_qty as _show
 from .layout import FORECAST_KEY, forecast_validation, is_month_bucket
 
 TEMPLATE_VERSION = "sopxl-forecast-1"
+FORECAST_FOLDER = "forecasts"
+"""The reps' forecast files live in this folder beside the master (``sop forecast-sheet``'s default output,
+what the ribbon's Collect forecasts reads)."""
 INPUT_SHEET = "Forecast"
 BASELINE_SHEET = "Baseline"
 META_SHEET = "_sopxl"

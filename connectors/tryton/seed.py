@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,13 @@ def write_config(path: Path, db_dir: Path, extra: dict[str, dict[str, str]] | No
     path.write_text(text, encoding="utf-8")
 
 
-def _run_seed(venv: Path, conf: Path, manifest: Path, show_progress: bool) -> None:
+SeedProgress = Callable[[str, int | None, int | None], None]
+"""``(what, done, total)`` of the first-run build, for a caller that shows its own progress display."""
+
+
+def _run_seed(
+    venv: Path, conf: Path, manifest: Path, show_progress: bool, on_progress: SeedProgress | None = None
+) -> None:
     cmd = [
         str(venv / "bin" / "python"),
         str(SEED_SCRIPT),
@@ -190,7 +197,13 @@ def _run_seed(venv: Path, conf: Path, manifest: Path, show_progress: bool) -> No
     with log_path.open("w", encoding="utf-8") as log_file:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, text=True)
         assert proc.stdout is not None
-        if show_progress:
+        if on_progress is not None:
+            for line in proc.stdout:
+                parts = line.split(maxsplit=3)
+                if len(parts) >= 3 and parts[0] == "PROGRESS":
+                    label = parts[3].strip() if len(parts) > 3 else ""
+                    on_progress(f"Seeding the demo Tryton ERP: {label}", int(parts[1]), int(parts[2]))
+        elif show_progress:
             from rich.progress import Progress
 
             with Progress(transient=True) as progress:
@@ -211,11 +224,18 @@ def _run_seed(venv: Path, conf: Path, manifest: Path, show_progress: bool) -> No
         raise RuntimeError(f"seeding the demo Tryton database failed (exit {code}); log {log_path}:\n{tail}")
 
 
-def ensure_seeded(show_progress: bool | None = None, root: Path | None = None) -> SeededDatabase:
-    """The cached seeded database, built (venv + trytond-admin + seed) on first use."""
+def ensure_seeded(
+    show_progress: bool | None = None, root: Path | None = None, on_progress: SeedProgress | None = None
+) -> SeededDatabase:
+    """The cached seeded database, built (venv + trytond-admin + seed) on first use.
+
+    The build's progress goes to ``on_progress`` when given, else to its own display (``show_progress``).
+    """
     root = root or cache_root()
     if show_progress is None:
         show_progress = sys.stderr.isatty()
+    if on_progress is not None and not (root / f"db-{db_key()}" / ".complete").exists():
+        on_progress("Installing Tryton for the demo ERP (first run, a few minutes)", None, None)
     venv, venv_seconds = ensure_venv(root)
     final = root / f"db-{db_key()}"
     timings: dict[str, float] = {"venv": venv_seconds}
@@ -235,13 +255,15 @@ def ensure_seeded(show_progress: bool | None = None, root: Path | None = None) -
         password_file.chmod(0o600)
         env = dict(os.environ, TRYTONPASSFILE=str(password_file))
         started = time.monotonic()
+        if on_progress is not None:
+            on_progress("Creating the demo Tryton database", None, None)
         admin = [str(venv / "bin" / "trytond-admin"), "-c", str(conf), "-d", DATABASE, "--all"]
         admin += ["--email", "admin@example.com", "-u", *MODULES, "--activate-dependencies"]
         with (work / "admin.log").open("w", encoding="utf-8") as log_file:
             subprocess.run(admin, check=True, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         timings["admin"] = time.monotonic() - started
         started = time.monotonic()
-        _run_seed(venv, conf, work / "manifest.json", show_progress)
+        _run_seed(venv, conf, work / "manifest.json", show_progress, on_progress)
         timings["seed"] = time.monotonic() - started
         (work / "timings.json").write_text(json.dumps(timings), encoding="utf-8")
         (work / ".complete").touch()

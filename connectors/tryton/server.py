@@ -24,7 +24,7 @@ from typing import Any
 import requests
 from pydantic import SecretStr
 
-from .seed import DATABASE, SeededDatabase, ensure_seeded, write_config
+from .seed import DATABASE, SeededDatabase, SeedProgress, ensure_seeded, write_config
 from .settings import PASSWORD_ENV, TrytonSettings
 
 
@@ -138,14 +138,16 @@ def demo_server(
     cache_dir: Path | None = None,
     show_progress: bool | None = None,
     env: dict[str, str] | None = None,
+    on_progress: SeedProgress | None = None,
 ) -> Iterator[DemoServer]:
     """Build (first time) or reuse the seeded database, serve a copy of it, yield the running server.
 
     ``demo.settings`` are ready connection settings (the generated admin password is inside, as a secret);
     ``config`` adds trytond.conf values, e.g. ``{"session": {"timeout": "2"}}``; ``env`` adds environment
-    variables of the server process.
+    variables of the server process. ``on_progress`` receives the first-run build's progress instead of
+    its own display (a caller that already shows one).
     """
-    seeded = ensure_seeded(show_progress=show_progress)
+    seeded = ensure_seeded(show_progress=show_progress, on_progress=on_progress)
     owned = workdir is None
     directory = Path(tempfile.mkdtemp(prefix="sopxl-tryton-")) if workdir is None else workdir
     directory.mkdir(parents=True, exist_ok=True)
