@@ -6,6 +6,7 @@ Errors print as one clear message and a non-zero exit code; ``--debug`` shows th
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,11 +15,12 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 
 from . import pipeline
 from .demo import demo_from_files, demo_from_tryton
-from .report import gap_table, gaps_json, print_notes
+from .progress import Phases, Progress
+from .report import gap_table, gaps_json, print_notes, print_warnings
 
 app = typer.Typer(
     name="sop",
@@ -43,12 +45,15 @@ MonthsOption = Annotated[int, typer.Option("--months", min=1, max=60, help="Hori
 def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
     """sopxl: Sales & Operations Planning in the Excel workbook your team already uses."""
     _state["debug"] = debug
+    # The commands print the connectors' record warnings themselves (one line each, then a count): keep
+    # logging's last-resort handler from printing them a second time.
+    logging.getLogger("sopxl.connectors").addHandler(logging.NullHandler())
 
 
 def _fail(exc: BaseException) -> None:
     if _state["debug"]:
         raise exc
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -65,18 +70,23 @@ def guarded(fn: Callable[[], T]) -> T:
 
 @contextmanager
 def step(description: str) -> Iterator[None]:
-    """A transient spinner with elapsed time for work that may take over a second."""
-    quiet = not sys.stderr.isatty()
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet,
-    ) as progress:
-        progress.add_task(description, total=None)
+    """A transient spinner with elapsed time for work that may take over a second (on a terminal)."""
+    with phases() as progress:
+        progress.phase(description)
         yield
+
+
+def phases() -> Phases:
+    """The progress display of a long command (on stderr, when it is a terminal)."""
+    return Phases(err_console)
+
+
+def report_warnings(progress: Progress) -> None:
+    """The source's record warnings, one line each (the first 20, then a count)."""
+    print_warnings(progress.warnings, WARNINGS_WHERE)
+
+
+WARNINGS_WHERE = " (with --json, `sop plan` lists them all)"
 
 
 @app.command()
@@ -89,9 +99,10 @@ def new(
     """Create a new S&OP workbook (optionally filled from a source)."""
 
     def run() -> None:
-        with step("building workbook"):
-            pipeline.new_workbook(path, source=source, months=months, force=force)
-        console.print(f"created {path}")
+        with phases() as progress:
+            pipeline.new_workbook(path, source=source, months=months, force=force, progress=progress)
+        report_warnings(progress)
+        console.print(f"created {path}", markup=False)
 
     guarded(run)
 
@@ -109,11 +120,13 @@ def plan(
     """Compute the plan and print what goes short first (never netted across SKUs), firm and after the proposal."""
 
     def run() -> None:
-        with step("loading snapshot and planning"):
-            result = pipeline.plan_from_source(source, workbook=workbook, months=months)
+        with phases() as progress:
+            result = pipeline.plan_from_source(source, workbook=workbook, months=months, progress=progress)
         if as_json:
-            sys.stdout.write(json.dumps(gaps_json(result, top), indent=2) + "\n")
+            payload = gaps_json(result, top) | {"warnings": [w.to_json() for w in progress.warnings]}
+            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         else:
+            report_warnings(progress)
             console.print(gap_table(result, top))
             print_notes(result)
 
@@ -136,18 +149,19 @@ def demo(
     """
 
     def run() -> None:
-        if source == "csv":
-            with step("generating demo manufacturer and building the S&OP workbook"):
-                result = demo_from_files(out, seed)
-        elif source == "tryton":
-            with step("starting the demo Tryton ERP, pulling it and building the S&OP workbook"):
-                result = demo_from_tryton(out, show_progress=sys.stderr.isatty())
-        else:
+        if source not in ("csv", "tryton"):
             raise ValueError(f"--source must be 'tryton' or 'csv', got {source!r}")
+        with phases() as progress:
+            if source == "csv":
+                result = demo_from_files(out, seed, progress=progress)
+            else:
+                result = demo_from_tryton(out, progress=progress)
+        report_warnings(progress)
         console.print(gap_table(result.plan, top))
         print_notes(result.plan)
         as_of = result.plan.as_of.isoformat(timespec="minutes")
-        console.print(f"workbook: [bold]{result.workbook}[/]  (source {result.plan.source}, ERP as of {as_of})")
+        where = f"{escape(str(result.workbook))}[/]  (source {escape(result.plan.source)}, ERP as of {as_of})"
+        console.print(f"workbook: [bold]{where}")
 
     guarded(run)
 
@@ -168,18 +182,13 @@ def refresh(
     """
 
     def run() -> None:
-        with step(f"refreshing {path.name}"):
-            outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
+        with phases() as progress:
+            outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups, progress=progress)
+        report_warnings(progress)
         rows = ", ".join(f"{name} {count:,}" for name, count in outcome.report.rows.items())
-        console.print(f"refreshed {path} in {outcome.report.seconds:.1f} s: {rows}")
+        console.print(f"refreshed {path} in {outcome.seconds:.1f} s: {rows}", markup=False)
         if outcome.report.backup:
-            console.print(f"backup: {outcome.report.backup}")
-        if outcome.families_without_forecast:
-            console.print(
-                "[yellow]note:[/] no Forecast row for "
-                + ", ".join(outcome.families_without_forecast)
-                + " (their demand is open orders only; add rows to the Forecast grid)"
-            )
+            console.print(f"backup: {outcome.report.backup}", markup=False)
         console.print(gap_table(outcome.plan, 10))
         print_notes(outcome.plan)
 
@@ -196,20 +205,33 @@ def attach(
     """Adopt the workbook your team already has: add sopxl's sheets and tables, then refresh them.
 
     Nothing of yours is renamed or rewritten; where a sheet name is taken, sopxl's becomes "Plan (sopxl)".
+    Attaching again adds what a newer sopxl has and the workbook lacks.
     """
 
     def run() -> None:
-        with step(f"attaching sopxl to {path.name}"):
-            report = pipeline.attach_workbook(path, source=source, months=months, backups=backups)
-        added = ", ".join(report.tables_added) or "nothing (already attached)"
-        console.print(f"attached: {added}")
+        with phases() as progress:
+            snapshot = pipeline.load_snapshot(source, progress=progress)  # read once, for both steps
+            progress.phase(f"attaching sopxl to {path.name}")
+            report = pipeline.attach_workbook(path, source=snapshot, months=months, backups=backups)
+            progress.done(f"attached: {', '.join(report.tables_added) or 'nothing new'}")
+            outcome = pipeline.refresh_workbook(
+                path, source=snapshot, months=months, backups=backups, progress=progress
+            )
+        report_warnings(progress)
+        if report.tables_added:
+            console.print(f"attached: {', '.join(report.tables_added)}", markup=False)
+        else:
+            console.print(f"{path} already has every sopxl table; refreshed them", markup=False)
         renamed = {k: v for k, v in report.sheets.items() if k != v}
         for wanted, used in renamed.items():
-            console.print(f"  sheet {wanted!r} was taken: sopxl's is {used!r}")
-        with step(f"refreshing {path.name}"):
-            outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
-        console.print(f"refreshed {path}; type your forecast into the Forecast grid and run `sop refresh` again")
+            console.print(f"  sheet {wanted!r} was taken: sopxl's is {used!r}", markup=False)
+        console.print(
+            f"refreshed {path} in {outcome.seconds:.1f} s; type your forecast into the Forecast grid and run "
+            "`sop refresh` again",
+            markup=False,
+        )
         console.print(gap_table(outcome.plan, 10))
+        print_notes(outcome.plan)
 
     guarded(run)
 

@@ -7,11 +7,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.profiles import KINDS, env_name, find_profile, load_profiles, write_profile
-from connectors.registry import check_profile, snapshot_from_profile
+from connectors.registry import check_profile, snapshot_from_profile, store_for, warnings_from_profile
 from connectors.transport import ConfigError, ConnectorError
+
+from .report import print_warnings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -28,7 +31,7 @@ def _value(text: str) -> Any:
 
 
 def _fail(exc: BaseException) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -60,10 +63,12 @@ def connect(
     except (ConnectorError, OSError, ValueError) as exc:
         _fail(exc)
     spec = KINDS[kind]
-    console.print(f"wrote [bold][{profile_name}][/] ({spec.title}) to {config}")
+    console.print(f"wrote [bold]{escape(f'[{profile_name}]')}[/] ({spec.title}) to {escape(str(config))}")
     for secret in spec.secrets:
-        console.print(f"  secret {secret}: set {env_name(profile_name, secret)} (or keyring sopxl-{profile_name})")
-    console.print("then: sop check-connection " + profile_name)
+        console.print(
+            f"  secret {secret}: set {env_name(profile_name, secret)} (or keyring sopxl-{profile_name})", markup=False
+        )
+    console.print("then: sop check-connection " + profile_name, markup=False)
 
 
 def _exchange(name: str, config: Path, code: str) -> None:
@@ -99,12 +104,12 @@ def check_connection(
         except (ConnectorError, OSError, ValueError) as exc:
             _fail(exc)
             return
-        table = Table(title=f"[{name}]", show_lines=False)
+        table = Table(title=escape(f"[{name}]"), show_lines=False)
         for column in ("entity", "status", "read from", "detail"):
             table.add_column(column, overflow="fold")
         colours = {"ok": "green", "missing": "yellow", "not configured": "yellow", "error": "red"}
         for s in statuses:
-            table.add_row(s.entity, f"[{colours[s.status]}]{s.status}[/]", s.source, s.detail)
+            table.add_row(escape(s.entity), f"[{colours[s.status]}]{s.status}[/]", escape(s.source), escape(s.detail))
             failed |= s.status == "error"
         console.print(table)
     if failed:
@@ -123,7 +128,9 @@ def sync_erp(
         _fail(exc)
         return
     counts = ", ".join(f"{e} {len(f)}" for e, f in snapshot.frames.items())
-    console.print(f"synced [{profile}] as of {snapshot.as_of.isoformat(timespec='seconds')}: {counts}")
+    console.print(f"synced {escape(f'[{profile}]')} as of {snapshot.as_of.isoformat(timespec='seconds')}: {counts}")
+    warnings = warnings_from_profile(profile, config)
+    print_warnings(warnings, f" (all of them: {store_for(*find_profile(profile, config), config).link}/warnings.json)")
 
 
 def register(app: typer.Typer) -> None:

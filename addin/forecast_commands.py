@@ -8,12 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from sop_functions import clock
@@ -21,8 +23,9 @@ from sop_functions.baseline import Baseline, baseline
 from sop_functions.buckets import Horizon
 from workbooks.forecast_audit import AuditStore, audit_path
 from workbooks.forecast_collect import CollectResult, collect
-from workbooks.forecast_files import write_forecast_file
+from workbooks.forecast_files import FORECAST_FOLDER, write_forecast_file
 from workbooks.reader import read_forecast
+from workbooks.xlsx.safe_save import BACKUP_DIR
 
 from .cli import console, guarded, step
 from .pipeline import load_snapshot
@@ -73,7 +76,7 @@ def make_forecast_sheet(
     as_of = as_of or (snapshot.as_of_date.date() if snapshot is not None else clock.today())
     prefill: pd.DataFrame | None = None
     if workbook is not None:
-        grid = read_forecast(workbook)
+        grid = read_forecast(workbook, blank=math.nan)  # a blank master cell stays blank in the rep's file
         known = list(dict.fromkeys(grid["family"]))
         columns = list(dict.fromkeys(grid["bucket"]))
         prefill = grid[grid["family"].isin(families)]
@@ -114,6 +117,14 @@ def _collect_json(result: CollectResult) -> dict[str, Any]:
     }
 
 
+def default_forecast_path(owner: str, workbook: Path | None) -> Path:
+    """``forecasts/<owner>.xlsx`` beside the master (or here): the folder ``sop collect`` and the ribbon's
+    Collect forecasts read. Characters a file name cannot hold become ``_``."""
+    name = re.sub(r"[^\w .-]", "_", owner.strip()).strip(" .") or "forecast"
+    folder = (workbook.parent if workbook is not None else Path()) / FORECAST_FOLDER
+    return folder / f"{name}.xlsx"
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with NaN as None (JSON null, and what the tables show as blank)."""
     return [
@@ -131,7 +142,12 @@ def register(app: typer.Typer) -> None:
     def forecast_sheet(
         owner: Annotated[str, typer.Option("--owner", help="Sales rep the file is for.")],
         families: Annotated[str, typer.Option("--families", help="Comma-separated families of this rep.")],
-        out: Annotated[Path, typer.Option("--out", help="Forecast workbook to write (.xlsx).")],
+        out: Annotated[
+            Path | None,
+            typer.Option(
+                "--out", help="Forecast workbook to write (default: forecasts/<owner>.xlsx beside the master)."
+            ),
+        ] = None,
         workbook: Annotated[Path | None, typer.Option("--workbook", "-w", help="Master workbook (prefill).")] = None,
         source: SourceOpt = None,
         months: Annotated[int, typer.Option("--months", min=1, max=60, help="Horizon without --workbook.")] = 18,
@@ -143,11 +159,13 @@ def register(app: typer.Typer) -> None:
 
         def run() -> None:
             names = [f.strip() for f in families.split(",") if f.strip()]
+            target = out or default_forecast_path(owner, workbook)
+            target.parent.mkdir(parents=True, exist_ok=True)
             with step("writing forecast file"):
                 path = make_forecast_sheet(
                     owner,
                     names,
-                    out,
+                    target,
                     workbook=workbook,
                     source=source,
                     months=months,
@@ -156,6 +174,9 @@ def register(app: typer.Typer) -> None:
                     as_of=_as_of(as_of, None),
                 )
             console.print(f"wrote {path} for {owner} ({len(names)} famil{'y' if len(names) == 1 else 'ies'})")
+            if out is None:
+                master = f" --workbook {workbook}" if workbook is not None else " --workbook <master workbook>"
+                console.print(f"when it comes back filled in: sop collect {path.parent}{master}", markup=False)
 
         guarded(run)
 
@@ -180,12 +201,16 @@ def register(app: typer.Typer) -> None:
                 f"{c.files} file(s), {c.entries} changed cell(s): {len(c.changes)} applied, {len(c.issues)} issue(s)"
             )
             for issue in c.issues[:50]:
-                console.print(f"  [yellow]![/] {issue}", highlight=False, markup=True)
+                console.print(f"  [yellow]![/] {escape(str(issue))}", highlight=False, markup=True)
             if len(c.issues) > 50:
                 console.print(f"  ... and {len(c.issues) - 50} more (see the Issues sheet)")
             if result.skipped:
                 console.print(f"left out on purpose: {', '.join(result.skipped)}")
-            console.print(f"consolidated grid: [bold]{result.output}[/] (the master is not modified)")
+            console.print(
+                f"wrote the consolidated grid into the Forecast grid of {workbook} ({len(c.changes)} change(s); "
+                f"the file before is kept in {BACKUP_DIR}/); report: {result.output}",
+                markup=False,
+            )
             console.print(f"audit trail: {result.audit} (run {result.run_id}; `sop audit -w {workbook}`)")
 
         guarded(run)

@@ -8,10 +8,13 @@ planned supply), with the month each shortage starts.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
+from connectors.notices import LOGGED, DataWarning
 from sop_functions.gaps import LAYERS, TIMING_COLUMNS
 from sop_functions.plan import Plan
 
@@ -121,6 +124,7 @@ def gaps_json(plan: Plan, top: int) -> dict[str, Any]:
             for r in top_gap_rows(plan, top)
         ],
         "families": families,
+        "unknown_forecast_families": sorted(set(plan.unknown_forecast_families["family"].astype(str))),
         "notes": list(plan.notes),
     }
 
@@ -130,4 +134,20 @@ def print_notes(plan: Plan) -> None:
     from .cli import console
 
     for note in plan.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+
+
+SHOWN_WARNINGS = LOGGED
+"""Record warnings printed one per line; the rest are counted."""
+
+
+def print_warnings(warnings: Sequence[DataWarning], where: str = "") -> None:
+    """The source's record warnings (what it left out or read with a fallback): the first
+    :data:`SHOWN_WARNINGS` one per line, then how many more and where to find them all."""
+    from .cli import console
+
+    for warning in warnings[:SHOWN_WARNINGS]:
+        console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
+    if len(warnings) > SHOWN_WARNINGS:
+        rest = len(warnings) - SHOWN_WARNINGS
+        console.print(f"[yellow]warning:[/] ... and {rest:,} more record warning(s){escape(where)}", highlight=False)

@@ -6,19 +6,23 @@ in :mod:`sop_functions` (capacity, materials, supply_lp, scenarios, finance) and
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from sop_functions.capacity import overloads
 from sop_functions.materials import material_shortages
 from sop_functions.scenarios import Change, Scenario, compare, compare_capacity, run_scenarios, scenarios_from_table
 from sop_functions.supply_lp import Costs
+from workbooks import layout
 
 Workbook = Annotated[Path | None, typer.Option("--workbook", "-w", help="The S&OP workbook (forecast, capacity).")]
 Source = Annotated[str, typer.Option("--source", "-s", help="An ERP export folder.")]
@@ -27,15 +31,53 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print machine-readable JSO
 Store = Annotated[str | None, typer.Option("--store", help="Plan store URL (default: SQLite beside the workbook).")]
 PlanName = Annotated[str | None, typer.Option("--plan", help="Plan history name (default: the workbook's name).")]
 Overtime = Annotated[float, typer.Option("--overtime", min=0, help="Overtime per month as a share of hours (0.1).")]
+CHANGED = 1e-9
+"""A compared value moved when it differs by more than this (float noise is not a change)."""
 
 
-def _table(frame: pd.DataFrame, title: str, rows: int = 20) -> Table:
+SHOWN_ROWS = 20
+"""Rows a CLI table shows; the caption says how many more there are and how to see them all."""
+
+
+def _headers(*specs: layout.TableSpec) -> dict[str, str]:
+    """Field -> the header the workbook shows for it (the first spec that has the field wins)."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        for column in spec.columns:
+            out.setdefault(column.field, column.header)
+    return out
+
+
+def _table(
+    frame: pd.DataFrame,
+    title: str,
+    rows: int = SHOWN_ROWS,
+    *,
+    headers: dict[str, str] | None = None,
+    rest: str = "`--json` lists them all",
+) -> Table:
+    """A rich table of ``frame``'s first ``rows`` rows under the workbook's headers; a caption says what is
+    left out and how to see it (never a silent cut)."""
     table = Table(title=title)
+    names = headers or {}
     for column in frame.columns:
-        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
+        justify = "left" if frame[column].dtype == object else "right"
+        header = names.get(str(column)) or str(column).replace("_", " ").capitalize()
+        table.add_column(escape(header), justify=justify)  # type: ignore[arg-type]
     for row in frame.head(rows).itertuples(index=False):
-        table.add_row(*(f"{v:,.1f}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(escape(_cell(v)) for v in row))
+    if len(frame) > rows:
+        table.caption = f"{rows:,} of {len(frame):,} rows shown; {len(frame) - rows:,} more: {rest}"
+    elif frame.empty:
+        table.caption = "none"
     return table
+
+
+def _cell(value: object) -> str:
+    """A value as the table shows it: numbers with one decimal, missing numbers blank."""
+    if isinstance(value, float):
+        return f"{value:,.1f}" if math.isfinite(value) else ""
+    return str(value)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -50,7 +92,9 @@ def _inputs(source: str, workbook: Path | None, months: int) -> tuple[Any, Any, 
 
     snapshot = pipeline.load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    return snapshot, horizon, pipeline.inputs_for(source, workbook, horizon)
+    inputs = pipeline.inputs_for(source, workbook, horizon)
+    # months that rolled out of the horizon are history now, as in `sop plan`
+    return snapshot, horizon, dataclasses.replace(inputs, forecast=pipeline.in_horizon(inputs.forecast, horizon))
 
 
 def register(app: typer.Typer) -> None:
@@ -68,20 +112,11 @@ def register(app: typer.Typer) -> None:
         """Rough-cut capacity after the proposed supply, components that go short, and what stays short and why."""
 
         def run() -> None:
-            from sop_functions.capacity import available_capacity
-            from sop_functions.plan import build_plan
+            from addin import pipeline
 
             with step("planning and checking capacity"):
                 snapshot, horizon, inputs = _inputs(source, workbook, months)
-                cap = available_capacity(snapshot.work_centers, inputs.capacity)
-                plan = build_plan(
-                    snapshot,
-                    inputs.forecast,
-                    horizon,
-                    agreed=inputs.agreed,
-                    capacity=cap,
-                    costs=Costs(overtime_share=overtime),
-                )
+                plan = pipeline.plan_for(snapshot, horizon, inputs, costs=Costs(overtime_share=overtime))
                 short = material_shortages(plan, snapshot)
             over = overloads(plan.capacity_load)
             still = plan.sku_plan[plan.sku_plan["why_short"] != ""]
@@ -96,12 +131,16 @@ def register(app: typer.Typer) -> None:
                 }
                 sys.stdout.write(json.dumps(out, indent=2) + "\n")
                 return
-            console.print(_table(over, "Work centers loaded above 100 % (proposed layer)"))
-            console.print(_table(short, "Components that go short (within lead time first)"))
+            more = "`sop capacity --json` lists them all, the Capacity sheet too"
+            names = _headers(layout.CAPACITY_LOAD, layout.MATERIAL_SHORTAGES, layout.INVENTORY)
+            console.print(_table(over, "Work centers loaded above 100 % (proposed layer)", headers=names, rest=more))
+            short_title = "Components that go short (within lead time first)"
+            console.print(_table(short, short_title, headers=names, rest=more))
             method = "capacity-constrained LP" if plan.supply_method == "lp" else "netting, infinite capacity"
-            console.print(_table(unmet, f"Still short after the proposal ({method}) and why"))
+            unmet_title = f"Still short after the proposal ({method}) and why"
+            console.print(_table(unmet, unmet_title, headers=names, rest="`sop capacity --json` lists them all"))
             for note in plan.notes:
-                console.print(f"[yellow]note:[/] {note}")
+                console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
         guarded(run)
 
@@ -140,8 +179,11 @@ def register(app: typer.Typer) -> None:
                 return
             sums = ["revenue", "gross_margin", "value_at_risk_window_proposed", "inventory_value_end"]
             totals = table.groupby("scenario", sort=False)[sums].sum()
-            console.print(_table(totals.reset_index(), "Scenarios (Base = the plan, proposed layer): horizon totals"))
-            console.print(_table(peaks.sort_values("peak_load_pct", ascending=False), "Peak load % (proposed)"))
+            names = _headers(layout.SCENARIOS, layout.SCENARIO_CAPACITY)
+            title = "Scenarios (Base = the plan, proposed layer): horizon totals"
+            console.print(_table(totals.reset_index(), title, headers=names))
+            peak = peaks.sort_values("peak_load_pct", ascending=False)
+            console.print(_table(peak, "Peak load % (proposed)", headers=names))
 
         guarded(run)
 
@@ -238,14 +280,30 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 sys.stdout.write(json.dumps(_records(frame), indent=2) + "\n")
                 return
-            changed = frame[frame["demand_change"].abs() > 1e-9]
-            console.print(_table(changed, f"Demand changes v{old} -> v{new}", rows=50))
+            changes = [c for c in frame.columns if c.endswith("_change")]
+            changed = frame[(frame[changes].abs() > CHANGED).any(axis=1)]
+            what = ", ".join(c.removesuffix("_change").replace("_", " ") for c in changes)
+            title = f"Changes v{old} -> v{new} ({what}): {len(changed):,} of {len(frame):,} rows changed"
+            rest = "`sop compare --json` lists every row"
+            console.print(_table(changed, title, rows=50, rest=rest))
 
         guarded(run)
 
 
 def _change(kind: str, text: str) -> Change:
-    target, _, pct = text.rpartition("=")
-    if not target:
-        raise ValueError(f"expected NAME=PCT (e.g. Bikes=10), got {text!r}")
-    return Change("demand" if kind == "demand" else "capacity", target.strip(), float(pct))
+    """``--demand Bikes=20`` / ``--capacity WC03=-10``: a target and a change in percent points."""
+    option = f"--{kind}"
+    target, sep, pct = text.rpartition("=")
+    example = "Bikes=20" if kind == "demand" else "WC03=-10"
+    if not sep or not target.strip():
+        raise ValueError(f"{option} {text!r}: expected NAME=PCT, e.g. {option} {example} (PCT in percent points)")
+    try:
+        value = float(pct)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < -100:
+        raise ValueError(
+            f"{option} {text!r}: {pct.strip()!r} is not a change in percent (a number >= -100, "
+            f"e.g. {option} {target.strip()}=20 for +20 %)"
+        )
+    return Change("demand" if kind == "demand" else "capacity", target.strip(), value)
