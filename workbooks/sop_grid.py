@@ -119,7 +119,7 @@ def sop_grid(
                 row[column] = v
             rows.append(row)
     out = pd.DataFrame(rows, columns=[*KEYS, *columns])
-    out[columns] = out[columns].astype(float).replace([np.inf, -np.inf], np.nan)
+    out[columns] = out[columns].astype(float).replace([np.inf, -np.inf], np.nan).round(6)  # no float noise
     return out
 
 

@@ -314,9 +314,12 @@ def _sop_grid_sheet(sheet: Any, frame: pd.DataFrame | None, months: list[str], f
     header_row, first_col = xl_cell_to_rowcol(GRID_ANCHOR)
     last_col = first_col + len(spec.columns) - 1
     measure = xl_col_to_name(first_col + 1)
+    cell = f"{xl_col_to_name(first_col + 3)}{first + 1}"
     rules = (
         (f'=${measure}{first + 1}="{AGREED_MEASURE}"', fmts.cell("number", user_input=True)),
-        (f'=AND(LEFT(${measure}{first + 1},9)="Shortage ",{xl_col_to_name(first_col + 3)}{first + 1}>0)', fmts.short),
+        (f'=AND(LEFT(${measure}{first + 1},9)="Shortage ",{cell}>0)', fmts.short),
+        (f'=LEFT(${measure}{first + 1},15)="Months of cover"', fmts.cell("months")),  # numbers are units, not these
+        (f'=LEFT(${measure}{first + 1},15)="Capacity load %"', fmts.cell("pct")),
     )
     for formula, fmt in rules:
         sheet.conditional_format(
