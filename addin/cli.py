@@ -231,3 +231,7 @@ _register_addin(app)
 from .connect_commands import register as _register_connect  # noqa: E402
 
 _register_connect(app)
+
+from .pack.commands import register as _register_pack  # noqa: E402
+
+_register_pack(app)
