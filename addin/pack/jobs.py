@@ -18,7 +18,7 @@ from sop_functions.buckets import Horizon
 from sop_functions.plan import Plan
 from sop_functions.snapshot import Snapshot
 from workbooks import layout, reader
-from workbooks.plan_store import PlanStoreError, default_store_url
+from workbooks.plan_store import PlanStoreError, default_store_url, open_store
 from workbooks.stamps import same_time
 
 from ..pipeline import WorkbookInputs, inputs_for, load_snapshot, plan_for
@@ -73,6 +73,18 @@ def current_plan(workbook: Path, source: str | Snapshot | None = None) -> Curren
     return CurrentPlan(plan, snapshot, inputs, settings)
 
 
+def plan_to_publish(source: str | Snapshot, workbook: Path, months: int = 18) -> CurrentPlan:
+    """What ``sop publish --source S --workbook W`` publishes: the source's data with the workbook's inputs."""
+    snapshot = load_snapshot(source)
+    horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
+    inputs = inputs_for(source, workbook, horizon)
+    try:
+        settings = workbook_settings(workbook)
+    except (reader.LayoutError, OSError):
+        settings = {}
+    return CurrentPlan(plan_for(snapshot, horizon, inputs), snapshot, inputs, settings)
+
+
 def default_name(pack: Pack) -> str:
     """``S&OP-2027-01.pptx`` (``-v7`` for a published version)."""
     this = pack.meta.get("this_version")
@@ -110,6 +122,10 @@ def stored_pack(workbook: Path, version: int, *, store_url: str | None = None, p
     """The pack kept with a published version; a clear error when the version has none."""
     url = store_url or default_store_url(workbook)
     name = plan_name or workbook.stem
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise PlanStoreError(f"no plan store beside {workbook.name}: nothing was published yet (sop publish)")
+    with open_store(url) as store:
+        store.version(name, version)  # "plan ... has no version N"
     pack = load_pack(url, name, version)
     if pack is None:
         raise PlanStoreError(
@@ -144,8 +160,20 @@ def freeze_published(
         now=now,
         keep_forecasts=True,
     )
-    kept = freeze_pack(url, name, version, pack)
+    try:
+        kept = freeze_pack(url, name, version, pack)
+    except (PlanStoreError, OSError, ValueError) as exc:
+        return f"the meeting pack could not be kept with the version: {exc}"
     return "meeting pack kept with the version" if kept else "the version already had its meeting pack"
 
 
-__all__ = ["CurrentPlan", "Limits", "current_plan", "default_name", "freeze_published", "stored_pack", "write_pack"]
+__all__ = [
+    "CurrentPlan",
+    "Limits",
+    "current_plan",
+    "default_name",
+    "freeze_published",
+    "plan_to_publish",
+    "stored_pack",
+    "write_pack",
+]
