@@ -148,6 +148,8 @@ def demo(
         print_notes(result.plan)
         as_of = result.plan.as_of.isoformat(timespec="minutes")
         console.print(f"workbook: [bold]{result.workbook}[/]  (source {result.plan.source}, ERP as of {as_of})")
+        if result.pack is not None:
+            console.print(f"meeting pack: [bold]{result.pack}[/]")
 
     guarded(run)
 

@@ -408,3 +408,28 @@ def test_the_pdf_has_every_slide_and_renders(workbook: Path, tmp_path: Path) -> 
     assert len(pages) == len(Presentation(str(out)).slides)
     colours = Image.open(pages[2]).convert("RGB").getcolors(maxcolors=1 << 16)
     assert colours is not None and len(colours) > 20  # a family slide: text and charts drawn, not a blank page
+
+
+def test_the_ribbon_button_writes_the_deck_of_the_shown_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlwings as xw
+
+    from addin import ribbon
+    from addin.plan_cache import PlanCache, PlanStore
+
+    from .xlwings_memory_engine import book_from_xlsx
+
+    book_path = _make(tmp_path)
+    monkeypatch.setattr(ribbon, "CACHE", PlanCache(PlanStore(tmp_path / "plans")))
+    book = book_from_xlsx(str(book_path))
+    book.set_mock_caller()
+    try:
+        assert "Refresh from ERP first" in ribbon.run("pack")  # nothing refreshed in this process yet
+        assert ribbon.run("refresh").startswith("Refreshed.")
+        message = ribbon.run("pack")
+        assert message.startswith("Meeting pack written: S&OP-2026-11.pptx"), message
+        deck = Presentation(str(tmp_path / "S&OP-2026-11.pptx"))
+        assert deck.slides[1].shapes.title.text_frame.text == "Decisions needed"
+        published = ribbon.run("publish")
+        assert "version 1 published" in published and "meeting pack kept with the version" in published, published
+    finally:
+        del xw.Book._mock_caller
