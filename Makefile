@@ -13,17 +13,20 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# demo/SOP.xlsx from the embedded Tryton ERP, and its S&OP meeting deck demo/SOP-pack.pptx
 demo: $(STAMP)
 	$(BIN)/sop demo
 
 # System packages the tests use as real peers, from Debian: LibreOffice headless (the independent oracle
-# that opens and recalculates our workbooks), the PostgreSQL server (the tests start throwaway clusters) and
+# that opens and recalculates our workbooks; Impress converts the meeting pack to PDF), poppler's pdftoppm
+# (renders that PDF in the tests), the PostgreSQL server (the tests start throwaway clusters) and
 # libfaketime (the suite runs again on other days: a test that passes only on some days fails the day it is
 # written).
-SYSTEM_PACKAGES := libreoffice-calc-nogui postgresql faketime
+SYSTEM_PACKAGES := libreoffice-calc-nogui libreoffice-impress-nogui poppler-utils postgresql faketime
 system-deps:
 	@if ! command -v soffice >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	  || ! command -v faketime >/dev/null 2>&1; then \
+	  || ! command -v faketime >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 \
+	  || ! ls /usr/lib/libreoffice/program/libsdlo.so >/dev/null 2>&1; then \
 	  echo "installing $(SYSTEM_PACKAGES) for the tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \

@@ -148,6 +148,8 @@ def demo(
         print_notes(result.plan)
         as_of = result.plan.as_of.isoformat(timespec="minutes")
         console.print(f"workbook: [bold]{result.workbook}[/]  (source {result.plan.source}, ERP as of {as_of})")
+        if result.pack is not None:
+            console.print(f"meeting pack: [bold]{result.pack}[/]")
 
     guarded(run)
 
@@ -231,3 +233,7 @@ _register_addin(app)
 from .connect_commands import register as _register_connect  # noqa: E402
 
 _register_connect(app)
+
+from .pack.commands import register as _register_pack  # noqa: E402
+
+_register_pack(app)
