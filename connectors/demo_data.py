@@ -131,8 +131,13 @@ def _singular(name: str) -> str:
 
 
 def _frame(entity: str, *columns: object) -> pd.DataFrame:
-    """A frame with the entity's canonical columns, in order."""
-    return pd.DataFrame(dict(zip(COLUMNS[entity], columns, strict=True)))
+    """A frame with the entity's canonical columns, in order; optional trailing columns the demo does not
+    generate (lot sizing, planned starts) are empty, i.e. their model defaults."""
+    names = COLUMNS[entity]
+    frame = pd.DataFrame(dict(zip(names[: len(columns)], columns, strict=True)))
+    for name in names[len(columns) :]:
+        frame[name] = None
+    return frame
 
 
 def _labels(prefix: str, numbers: Array) -> Array:
