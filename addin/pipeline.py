@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from python_calamine import CalamineWorkbook
 
 from connectors.files import read_export_folder
 from connectors.registry import snapshot_from_profile
@@ -23,10 +22,11 @@ from sop_functions.snapshot import Snapshot
 from workbooks import template
 from workbooks.layout import PLANNING_TABLES
 from workbooks.planning_tables import planning_tables, read_capacity_input, read_scenario_inputs
-from workbooks.reader import read_forecast, require_layout
+from workbooks.reader import read_forecast, require_layout, table_names
 from workbooks.stamps import stamp_text
 from workbooks.tables import plan_stamps, plan_tables
 from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
+from workbooks.xlsx.txn import holding
 
 FORECAST_FILE = "forecast.csv"
 
@@ -145,10 +145,13 @@ class RefreshOutcome:
     families_without_forecast: list[str]
 
 
+@holding("refresh")
 def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> RefreshOutcome:
     """``sop refresh``: pull the source, plan with the workbook's own Forecast grid, rewrite owned tables only.
 
     The Forecast grid (user-owned) is read, never written; everything else in the file stays byte-identical.
+    The workbook is held (lock, journal recovery, optimistic check) from the first read to the replace, so
+    no other sopxl command can change the grid between the plan and the write (workbooks.xlsx.txn).
     """
     if not path.is_file():
         raise ValueError(f"{path}: no such workbook (create one with `sop new` or adopt yours with `sop attach`)")
@@ -176,8 +179,7 @@ def capacity_known(capacity: pd.DataFrame, routings: pd.DataFrame) -> bool:
 
 def has_planning_sheets(path: Path) -> bool:
     """Whether the workbook has the supply-planning tables (layout 2; `sop new` adds them)."""
-    with CalamineWorkbook.from_path(path, load_tables=True) as book:
-        names = set(book.table_names or [])
+    names = table_names(path)
     return all(spec.name in names for spec in PLANNING_TABLES)
 
 
