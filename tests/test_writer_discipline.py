@@ -197,3 +197,13 @@ def test_a_read_only_workbook_is_refused_by_every_writer(fresh: World, tmp_path:
     published = runner.invoke(app, ["publish", "-s", str(fresh.exports), "-w", str(fresh.master)])
     assert published.exit_code == 0, published.output  # publishing only reads the workbook
     os.chmod(fresh.master, 0o644)
+
+
+def test_a_journal_written_with_a_relative_path_is_resolved_from_any_folder(
+    fresh: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(fresh.folder)
+    assert run(lambda: collect(Path("..") / fresh.reps.name, Path(fresh.master.name)), fault="replaced").code == KILLED
+    monkeypatch.chdir(tmp_path)  # the next sopxl command runs elsewhere, with the workbook's absolute path
+    assert txn.recover(fresh.master) == "completed"
+    assert fresh.pending() == [] and fresh.audited() == [fresh.change]

@@ -197,7 +197,7 @@ class PendingRun:
     run: AuditRun
 
     def locator(self) -> dict[str, Any]:
-        return {"kind": "audit", "path": str(self.store.path)}
+        return {"kind": "audit", "path": str(self.store.path.resolve())}  # recovery may run from another folder
 
     def prepare(self, txn_id: str) -> None:
         self.store._insert(self.run, PENDING, txn_id)

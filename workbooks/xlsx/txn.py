@@ -156,6 +156,8 @@ def writing(
             gate.check(file)  # hostile files are refused before any lock or journal is touched
     elif not create:
         raise WorkbookError(f"{file}: no such workbook (create one with `sop new` or adopt yours with `sop attach`)")
+    elif not file.parent.is_dir():
+        raise WorkbookError(f"cannot create {file}: folder {file.parent} does not exist")
     if replaces:
         check_not_open(file)
     with refresh_lock(file, command):
