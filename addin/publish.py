@@ -192,10 +192,14 @@ def _finish_interrupted(store: PlanStore, current: PlanVersion, transport: Rpc, 
             {"sku": lines["item"], "bucket": lines["bucket"].astype(str), "qty": lines["demand"].astype(float)}
         )
         demand = demand[demand["bucket"] != "PAST_DUE"]
-        found = publish_forecast(
-            transport, demand, plan=earlier.plan, version=earlier.version, warehouse=warehouse, confirm=False,
-            create=False,
-        )  # fmt: skip
+        try:
+            found = publish_forecast(
+                transport, demand, plan=earlier.plan, version=earlier.version, warehouse=warehouse, confirm=False,
+                create=False,
+            )  # fmt: skip
+        except PublishError as exc:  # never let an old version's leftovers block publishing the current one
+            store.set_erp_status(earlier.plan, earlier.version, f"interrupted; cleanup failed: {exc}"[:2000])
+            continue
         status = "interrupted; superseded" if found.forecast_ids else "interrupted; nothing reached Tryton"
         store.set_erp_status(earlier.plan, earlier.version, status, found.reference if found.forecast_ids else "")
 
