@@ -27,7 +27,7 @@ from connectors.demo_data import DemoSize, write_export_folder
 from workbooks import layout
 from workbooks.forecast_audit import AuditStore, audit_path
 from workbooks.forecast_collect import collect
-from workbooks.forecast_files import HEADER_ROW, INPUT_SHEET
+from workbooks.forecast_files import HEADER_ROW, INPUT_SHEET, write_forecast_file
 from workbooks.reader import read_forecast, read_table
 from workbooks.xlsx.errors import RefreshInProgressError, WorkbookChangedError
 from workbooks.xlsx.safe_save import BACKUP_DIR, FAULT_ENV, PAUSE_ENV
@@ -205,10 +205,12 @@ def build_world(folder: Path, change_month_index: int = 1, qty: float = 777.0) -
 
 def rep_file(reps: Path, master: Path, owner: str, family: str, month: str, qty: float) -> Path:
     """A rep's forecast file for ``family`` in which the rep typed ``qty`` for ``month``."""
-    from addin.forecast_commands import make_forecast_sheet
-
-    path = make_forecast_sheet(owner, [family], reps / f"{owner.lower()}.xlsx", workbook=master)
-    months = list(dict.fromkeys(read_forecast(master)["bucket"].astype(str)))
+    grid = read_forecast(master)
+    months = list(dict.fromkeys(grid["bucket"].astype(str)))
+    prefill = grid[grid["family"] == family]
+    path = write_forecast_file(
+        reps / f"{owner.lower()}.xlsx", owner, [family], months, prefill=prefill, master=master.name
+    )
     book = openpyxl.load_workbook(path)  # the rep's own small file (what Excel does), never the master
     book[INPUT_SHEET].cell(row=HEADER_ROW + 2, column=2 + months.index(month)).value = qty
     book.save(path)
