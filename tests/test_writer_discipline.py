@@ -207,3 +207,18 @@ def test_a_journal_written_with_a_relative_path_is_resolved_from_any_folder(
     monkeypatch.chdir(tmp_path)  # the next sopxl command runs elsewhere, with the workbook's absolute path
     assert txn.recover(fresh.master) == "completed"
     assert fresh.pending() == [] and fresh.audited() == [fresh.change]
+
+
+def test_a_workbook_reached_through_a_symlink_is_refreshed_in_place_and_the_link_kept(
+    fresh: World, tmp_path: Path
+) -> None:
+    link = tmp_path / "SOP-link.xlsx"
+    link.symlink_to(fresh.master)
+    plan_before = table_of(fresh.master)
+    with clock.frozen(NOW):
+        from addin import pipeline
+
+        pipeline.refresh_workbook(link, source=str(fresh.exports_new), backups=0)
+    assert link.is_symlink() and link.resolve() == fresh.master.resolve()
+    assert table_of(fresh.master) != plan_before  # the real file got the refresh
+    assert not list(tmp_path.glob(".~sopxl-*"))  # lock and temp lived beside the real file

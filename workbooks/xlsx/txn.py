@@ -108,6 +108,8 @@ class WriteTxn:
     """None: the file did not exist when the command began (``create=True``)."""
     recovered: str | None = None
     """What recovery did with a killed writer's journal (``completed``, ``rolled back``) or None."""
+    replaces: bool = True
+    """False: held only to read it consistently (``publish``); replacing it needs the writer's checks."""
 
 
 _ACTIVE: dict[str, WriteTxn] = {}
@@ -143,8 +145,14 @@ def writing(
     a read-only workbook, or one open in Excel, is fine; it is still held so no writer changes it meanwhile.
     """
     file = Path(path)
+    if file.is_symlink():  # hold and replace the real file: replacing the link would leave it behind
+        file = file.resolve()
     held = current(file)
     if held is not None:
+        if replaces and not held.replaces:
+            check_writable(file)
+            check_not_open(file)
+            held.replaces = True
         yield held
         return
     if file.exists():
@@ -165,7 +173,7 @@ def writing(
         for stale in file.parent.glob(glob_escape(temp_prefix(file)) + "*.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()  # left by a killed writer; we hold the lock, so nobody is writing it
-        txn = WriteTxn(file, command, Stamp.of(file), recovered)
+        txn = WriteTxn(file, command, Stamp.of(file), recovered, replaces)
         _ACTIVE[_key(file)] = txn
         checkpoint("held")
         try:
