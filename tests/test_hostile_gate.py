@@ -278,3 +278,15 @@ def test_forecast_formulas_showing_errors_or_never_computed_are_reported_not_pla
     _set_cells(book, "Forecast", {"C5": '<c r="C5"><v>1</v></c>', "D5": '<c r="D5"/>', "F5": '<c r="F5"/>'})
     grid = read_forecast(book).set_index(["family", "bucket"])["qty"]
     assert 40.0 in grid.tolist()  # a formula with a computed number is taken as that number
+
+
+def test_parts_read_whole_are_refused_from_their_declared_size(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workbook, relationships and table parts are parsed whole: a big one is refused before it is read."""
+    from workbooks.xlsx import zipio
+    from workbooks.xlsx.gate import _CACHE
+
+    _CACHE.clear()
+    monkeypatch.setattr(zipio, "MAX_WHOLE_PART", 512)  # smaller than this workbook's workbook.xml
+    result = runner.invoke(app, ["plan", "-s", str(world.exports), "-w", str(world.master)])
+    assert result.exit_code == 1
+    assert re.search(r"part \S+ expands to \d+ bytes; sopxl reads such parts whole and refuses", result.output)
