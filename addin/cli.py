@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from workbooks.xlsx.txn import writing
+
 from . import pipeline
 from .demo import demo_from_files, demo_from_tryton
 from .report import gap_table, gaps_json, print_notes
@@ -89,7 +91,7 @@ def new(
     """Create a new S&OP workbook (optionally filled from a source)."""
 
     def run() -> None:
-        with step("building workbook"):
+        with step("building workbook"), writing(path, "new", create=True):
             pipeline.new_workbook(path, source=source, months=months, force=force)
         console.print(f"created {path}")
 
@@ -201,15 +203,16 @@ def attach(
     """
 
     def run() -> None:
-        with step(f"attaching sopxl to {path.name}"):
-            report = pipeline.attach_workbook(path, source=source, months=months, backups=backups)
-        added = ", ".join(report.tables_added) or "nothing (already attached)"
-        console.print(f"attached: {added}")
-        renamed = {k: v for k, v in report.sheets.items() if k != v}
-        for wanted, used in renamed.items():
-            console.print(f"  sheet {wanted!r} was taken: sopxl's is {used!r}")
-        with step(f"refreshing {path.name}"):
-            outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
+        with writing(path, "attach"):  # attach and its first refresh: one hold, no other writer in between
+            with step(f"attaching sopxl to {path.name}"):
+                report = pipeline.attach_workbook(path, source=source, months=months, backups=backups)
+            added = ", ".join(report.tables_added) or "nothing (already attached)"
+            console.print(f"attached: {added}")
+            renamed = {k: v for k, v in report.sheets.items() if k != v}
+            for wanted, used in renamed.items():
+                console.print(f"  sheet {wanted!r} was taken: sopxl's is {used!r}")
+            with step(f"refreshing {path.name}"):
+                outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
         console.print(f"refreshed {path}; type your forecast into the Forecast grid and run `sop refresh` again")
         console.print(gap_table(outcome.plan, 10))
 

@@ -23,6 +23,7 @@ from workbooks.forecast_audit import AuditStore, audit_path
 from workbooks.forecast_collect import CollectResult, collect
 from workbooks.forecast_files import write_forecast_file
 from workbooks.reader import read_forecast
+from workbooks.xlsx.txn import recover
 
 from .cli import console, guarded, step
 from .pipeline import load_snapshot
@@ -185,7 +186,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  ... and {len(c.issues) - 50} more (see the Issues sheet)")
             if result.skipped:
                 console.print(f"left out on purpose: {', '.join(result.skipped)}")
-            console.print(f"consolidated grid: [bold]{result.output}[/] (the master is not modified)")
+            applied = "applied to the master's Forecast grid" if len(c.changes) else "the master is unchanged"
+            console.print(f"consolidated grid: [bold]{result.output}[/] ({applied})")
             console.print(f"audit trail: {result.audit} (run {result.run_id}; `sop audit -w {workbook}`)")
 
         guarded(run)
@@ -203,6 +205,7 @@ def register(app: typer.Typer) -> None:
 
         def run() -> None:
             path = audit_path(workbook)
+            recover(workbook)  # a collect killed mid-write: complete or roll back its pending run first
             if not path.is_file():
                 raise ValueError(f"no audit trail for {workbook} yet ({path.name} not found); run `sop collect` first")
             rows = AuditStore(path).changes(family=family, month=month, owner=owner, limit=limit)
