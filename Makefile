@@ -17,13 +17,13 @@ demo: $(STAMP)
 	$(BIN)/sop demo
 
 # System packages the tests use as real peers, from Debian: LibreOffice headless (the independent oracle
-# that opens and recalculates our workbooks), the PostgreSQL server (the tests start throwaway clusters) and
+# that opens and recalculates our workbooks), the PostgreSQL server (the tests start throwaway clusters),
 # libfaketime (the suite runs again on other days: a test that passes only on some days fails the day it is
-# written).
-SYSTEM_PACKAGES := libreoffice-calc-nogui postgresql faketime
+# written) and Chromium (the Office.js task pane runs in it, tests/test_addin_browser.py).
+SYSTEM_PACKAGES := libreoffice-calc-nogui postgresql faketime chromium
 system-deps:
 	@if ! command -v soffice >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
-	  || ! command -v faketime >/dev/null 2>&1; then \
+	  || ! command -v faketime >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing $(SYSTEM_PACKAGES) for the tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
