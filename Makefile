@@ -17,10 +17,10 @@ demo: $(STAMP)
 	$(BIN)/sop demo
 
 # System packages the tests use as real peers, from Debian: LibreOffice headless (the independent oracle
-# that opens and recalculates our workbooks), the PostgreSQL server (the tests start throwaway clusters),
-# libfaketime (the suite runs again on other days: a test that passes only on some days fails the day it is
-# written), Chromium (the Office.js task pane runs in it, tests/test_addin_browser.py) and, where the machine
-# has no Node.js of its own, Node.js and npm (for the Node packages below).
+# that opens and recalculates our workbooks and reads the add-in's VBA), the PostgreSQL server (the tests
+# start throwaway clusters), libfaketime (the suite runs again on other days: a test that passes only on some
+# days fails the day it is written), Chromium (the Office.js task pane runs in it) and, where the machine has
+# no Node.js of its own, Node.js and npm (for the Node packages below).
 SYSTEM_PACKAGES := libreoffice-calc-nogui postgresql faketime chromium $(if $(shell command -v npm),,nodejs npm)
 system-deps:
 	@if ! command -v soffice >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
