@@ -178,7 +178,7 @@ class Browser:
         page = self.context.new_page()
         page.set_default_timeout(WAIT_MS)
         pane = Pane(page)
-        config = {"workbook": workbook, "manifestUrl": f"{server_url}/manifest"}
+        config = {"workbook": workbook, "manifestUrl": f"{server_url}/manifest", "waitMs": WAIT_MS}
         page.add_init_script(f"globalThis.__SOPXL_SHIM_CONFIG__ = {json.dumps(config)};")
         page.on("pageerror", lambda error: pane.errors.append(f"page error: {error}"))
         page.on("console", lambda message: _console(pane, message))

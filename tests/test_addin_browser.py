@@ -249,6 +249,21 @@ def test_every_sop_function_answers_in_cells_through_the_custom_functions_js(ser
     assert messages == {}, messages
 
 
+def test_each_workbook_sees_its_own_plan_in_its_cells(open_pane: Callable[..., Pane]) -> None:
+    """Office.js names the calling workbook with every formula: two workbooks on one server keep their plans."""
+    mine, theirs, never = open_pane(), open_pane(name="Other.xlsx"), open_pane(name="Never.xlsx")
+    _sheet, table = mine.workbook().table(layout.FORECAST_TABLE)
+    month = table["columns"][-3]
+    theirs.type(layout.FORECAST_SHEET, _forecast_cell(theirs.workbook(), "Bikes", month), 9000)
+    mine.click("Refresh from ERP")
+    theirs.click("Refresh from ERP")  # the newest plan on the server is now Other.xlsx's
+    for pane in (mine, theirs, never):
+        pane.add_sheet("Report")
+        pane.type("Report", "B2", f'=SOPXL.SOP_DEMAND("Bikes","{month}")')
+    assert theirs.value("Report", "B2") >= 9000 > mine.value("Report", "B2")
+    assert str(never.value("Report", "B2")).startswith("#SOP! this workbook has not been refreshed yet")
+
+
 def _forecast_cell(book: ClientWorkbook, family: str, month: str) -> str:
     from openpyxl.utils.cell import get_column_letter
 

@@ -1120,8 +1120,21 @@
   };
 
   // -- the test's hands and eyes --------------------------------------------------------------------------
-  async function settled() {
-    while (host.pending.size) await Promise.allSettled([...host.pending]);
+  const WAIT_MS = CONFIG.waitMs || 240000; // a test never hangs: a wait that does not end fails
+  function within(promise, what) {
+    let timer;
+    const limit = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not happen within ${WAIT_MS} ms`)), WAIT_MS);
+    });
+    return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+  }
+  function settled() {
+    return within(
+      (async () => {
+        while (host.pending.size) await Promise.allSettled([...host.pending]);
+      })(),
+      "the workbook settling (batches and calculations ending)",
+    );
   }
   function dumpSheet(sheet) {
     let [, , bottom, right] = sheet.usedBox() || [0, 0, 0, 0];
@@ -1189,8 +1202,8 @@
       let completed;
       const done = new Promise((resolve) => (completed = resolve));
       const event = { source: { id: control.id }, completed: () => completed(true) };
-      await track(Promise.resolve(handler(event)));
-      await done;
+      await within(Promise.resolve(handler(event)), `the ${control.functionName} handler returning`);
+      await within(done, `event.completed() of ${control.functionName}`);
       await settled();
       return control.functionName;
     },
