@@ -17,8 +17,9 @@
 //   matrix results spill from the formula cell; calculate(full) and automatic recalculation re-run them.
 //
 // Tests drive it as a user and Excel would (type into a cell, enter a formula, press a ribbon button) and
-// read what Excel would show through globalThis.__sopxlShim. Anything this stand-in does not know throws
-// "not in the shim" instead of guessing, so a new kind of call cannot pass untested.
+// read what Excel would show through globalThis.__sopxlShim. What this stand-in does not know fails loudly
+// instead of being guessed ("not in the Office.js stand-in" errors; #NAME? or #SHIM! in a formula cell), so
+// a new kind of call cannot pass untested.
 (function () {
   "use strict";
 
@@ -114,7 +115,7 @@
     }
     if ((m = /^([+-]?\d+(\.\d+)?)%$/.exec(t))) return { value: parseFloat(m[1]) / 100, numberFormat: "0%" };
     if (/^(true|false)$/i.test(t)) return { value: t.toLowerCase() === "true" };
-    if ((m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(t))) {
+    if ((m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$/.exec(t))) {
       const time = m[4] !== undefined;
       return {
         value: serial(+m[1], +m[2], +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0)),
@@ -136,7 +137,7 @@
       this.name = spec.name;
       this.visibility = spec.visibility || "Visible";
       this.showGridlines = spec.show_gridlines !== false;
-      this.cells = new Map(); // "r,c" -> {value, numberFormat?, formula?, spilledFrom?}
+      this.cells = new Map(); // "r,c" -> {value, numberFormat?, formula?}
       (spec.values || []).forEach((row, r) =>
         row.forEach((value, c) => {
           if (value !== "" && value !== null) this.cells.set(`${r},${c}`, { value });
@@ -249,9 +250,18 @@
   }
 
   // -- writing cells ------------------------------------------------------------------------------------
+  function dropFormula(sheet, r, c) {
+    // A formula overwritten or cleared takes its spilled values with it.
+    const key = `${sheet.name}|${r},${c}`;
+    const record = host.formulas.get(key);
+    if (!record) return;
+    host.formulas.delete(key);
+    const [t, l, b, rr] = record.spill;
+    for (let i = t; i <= b; i++) for (let j = l; j <= rr; j++) if (i !== r || j !== c) sheet.put(i, j, { value: "" });
+  }
   function writeEntry(sheet, r, c, written) {
     const key = `${sheet.name}|${r},${c}`;
-    host.formulas.delete(key);
+    dropFormula(sheet, r, c);
     const old = sheet.cell(r, c);
     if (written.formula) {
       const record = newFormula(sheet, r, c, written.formula);
@@ -259,9 +269,9 @@
       host.formulas.set(key, record);
       return record;
     }
-    const cell = { value: written.value };
-    if (written.numberFormat) cell.numberFormat = written.numberFormat;
-    else if (old.numberFormat && typeof written.value === "number") cell.numberFormat = old.numberFormat;
+    const cell = { value: written.value }; // the cell keeps its format, unless the entry was read as a date
+    const format = written.numberFormat || old.numberFormat;
+    if (format) cell.numberFormat = format;
     sheet.put(r, c, cell);
     return null;
   }
@@ -293,7 +303,7 @@
   function clearBox(sheet, box, applyTo) {
     for (let r = box[0]; r <= box[2]; r++) {
       for (let c = box[1]; c <= box[3]; c++) {
-        host.formulas.delete(`${sheet.name}|${r},${c}`);
+        dropFormula(sheet, r, c);
         const cell = sheet.cell(r, c);
         if (applyTo === "Formats") sheet.put(r, c, { ...cell, numberFormat: undefined });
         else if (applyTo === "Contents") sheet.put(r, c, { value: "", numberFormat: cell.numberFormat });
@@ -321,8 +331,11 @@
           await new Promise((resolve) => setTimeout(resolve, 0)); // a round trip to the host
           const queue = this._queue;
           this._queue = [];
-          for (const op of queue) op(); // a throwing operation ends the batch: the rest never runs
-          endOfSync();
+          try {
+            for (const op of queue) op(); // a throwing operation ends the batch: the rest never runs
+          } finally {
+            endOfSync();
+          }
         })(),
       );
     }
@@ -832,6 +845,8 @@
         const metadataEl = [...xml.getElementsByTagNameNS("*", "Metadata")][0];
         const metadataUrl = urls[metadataEl.getElementsByTagNameNS("*", "SourceLocation")[0].getAttribute("resid")];
         const metadata = await (await fetch(metadataUrl)).json();
+        const scriptEl = [...xml.getElementsByTagNameNS("*", "Script")][0];
+        const scriptUrl = urls[scriptEl.getElementsByTagNameNS("*", "SourceLocation")[0].getAttribute("resid")];
         const controls = [];
         for (const control of xml.getElementsByTagNameNS("*", "Control")) {
           const label = strings[control.getElementsByTagNameNS("*", "Label")[0].getAttribute("resid")];
@@ -842,7 +857,7 @@
         }
         const tab = xml.getElementsByTagNameNS("*", "CustomTab")[0];
         const tabLabel = strings[[...tab.children].find((c) => c.localName === "Label").getAttribute("resid")];
-        return { namespace, metadata, controls, tabLabel };
+        return { namespace, metadata, scriptUrl, controls, tabLabel };
       })();
     }
     return host.addin;
@@ -920,6 +935,11 @@
       const meta = info.metadata.functions.find((f) => f.name.toUpperCase() === id.toUpperCase());
       if (!rest.length || ns.toUpperCase() !== String(info.namespace).toUpperCase() || !meta) {
         throw new CustomFunctionError("#NAME?", `no function ${call.name}`);
+      }
+      // Shared runtime: the functions script the manifest names must be the one this page runs.
+      const loaded = [...document.scripts].map((el) => el.src && new URL(el.src, location.href).href);
+      if (!loaded.includes(new URL(info.scriptUrl, location.href).href)) {
+        throw new CustomFunctionError("#NAME?", `the manifest's functions script ${info.scriptUrl} is not in the page`);
       }
       const fn = host.functions[meta.id.toUpperCase()];
       if (!fn) throw new CustomFunctionError("#NAME?", `${meta.id} was never associated`);
