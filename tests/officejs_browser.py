@@ -110,7 +110,7 @@ class Pane:
     outside: list[str] = field(default_factory=list)
 
     def shim(self, expression: str, *args: Any) -> Any:
-        """Evaluate ``(shim, ...args) => expression`` in the page (``shim`` is the stand-in's test API)."""
+        """Evaluate ``expression`` in the page, with ``shim`` (the stand-in's test API) and ``args`` in scope."""
         return self.page.evaluate(
             f"async ([args]) => {{ const shim = globalThis.__sopxlShim; return {expression}; }}", [args]
         )
@@ -144,29 +144,34 @@ class Pane:
         self.shim("shim.resetLog()")
 
     def dump(self) -> dict[str, Any]:
+        """Everything Excel would show (every sheet's values and tables) and the host's log."""
         self.settled()
         return dict(self.shim("shim.dump()"))
+
+    def log(self) -> dict[str, Any]:
+        """What the add-in did to the workbook: writes, resizes, calculation, dialogs."""
+        self.settled()
+        return dict(self.shim("shim.log()"))
 
     def workbook(self) -> ClientWorkbook:
         """The workbook as the user sees it now, readable with the Office.js client helpers."""
         return ClientWorkbook({"sheets": self.dump()["sheets"]})
 
-    def value(self, sheet: str, address: str) -> Any:
-        from openpyxl.utils.cell import coordinate_to_tuple
+    def values(self, sheet: str, address: str) -> list[list[Any]]:
+        self.settled()
+        return list(self.shim("shim.values(args[0], args[1])", sheet, address))
 
-        row, column = coordinate_to_tuple(address)
-        grid = next(s for s in self.dump()["sheets"] if s["name"] == sheet)["values"]
-        return grid[row - 1][column - 1] if row <= len(grid) and column <= len(grid[row - 1]) else ""
+    def value(self, sheet: str, address: str) -> Any:
+        return self.values(sheet, address)[0][0]
+
+    def formulas(self, sheet: str) -> dict[str, dict[str, Any]]:
+        """The sheet's formulas: text, spill range, the message of an error result, and how often each ran."""
+        self.settled()
+        return dict(self.shim("shim.formulas(args[0])", sheet))
 
     def spill(self, sheet: str, address: str) -> list[list[Any]]:
         """The values a formula at ``address`` spilled (its whole result)."""
-        from openpyxl.utils.cell import range_boundaries
-
-        dump = next(s for s in self.dump()["sheets"] if s["name"] == sheet)
-        box = dump["formulas"][address]["spill"]
-        left, top, right, bottom = range_boundaries(box if ":" in box else f"{box}:{box}")
-        assert left is not None and top is not None and right is not None and bottom is not None
-        return [row[left - 1 : right] for row in dump["values"][top - 1 : bottom]]
+        return self.values(sheet, self.formulas(sheet)[address]["spill"])
 
 
 @dataclass

@@ -73,7 +73,7 @@ def pane(open_pane: Callable[..., Pane]) -> Pane:
 
 
 def _prompts(pane: Pane) -> list[str]:
-    return [str(d["prompt"]) for d in pane.dump()["log"]["dialogs"]]
+    return [str(d["prompt"]) for d in pane.log()["dialogs"]]
 
 
 def _fields(spec: layout.TableSpec) -> list[str]:
@@ -138,7 +138,7 @@ def test_refresh_button_writes_the_engine_plan_into_owned_tables_only(
     pane.type(layout.PLAN.sheet, layout.PLAN.stamp_cell or "", "")
     pane.click("Refresh from ERP")
     after = pane.workbook()
-    log = pane.dump()["log"]
+    log = pane.log()
     assert [d["title"] for d in log["dialogs"]] == ["sopxl"]
     assert log["dialogs"][0]["prompt"].startswith("Refreshed. ERP data as of"), log["dialogs"]
     # The Plan table is the engine's plan, month labels still text (Excel would have made "2026-11" a date).
@@ -296,7 +296,7 @@ def test_formulas_show_the_new_plan_after_a_forecast_edit_and_recompute(pane: Pa
     assert pane.value("Report", "B2") == pytest.approx(shown["demand"])
     assert pane.value("Report", "B3") == pytest.approx(shown["demand"])  # the stamp changed: recalculated too
     assert pane.value(layout.FORECAST_SHEET, cell) == 5000  # the typed number stays
-    formulas = next(s for s in pane.dump()["sheets"] if s["name"] == "Report")["formulas"]
+    formulas = pane.formulas("Report")
     assert formulas["B2"]["runs"] >= 2 and formulas["B3"]["runs"] >= 2
 
 
@@ -325,7 +325,7 @@ def test_each_ribbon_button_runs_its_own_action(pane: Pane) -> None:
         prompts = _prompts(pane)
         assert len(prompts) == 1 and prompts[0].startswith(EXPECTED_MESSAGE[tag]), (tag, prompts)
         if tag in ("freshness", "publish", "collect"):
-            assert pane.dump()["log"]["writes"] == [], tag  # nothing of the workbook changes
+            assert pane.log()["writes"] == [], tag  # nothing of the workbook changes
 
 
 def test_each_task_pane_button_runs_its_own_action(server: Server, pane: Pane) -> None:
@@ -398,7 +398,7 @@ def test_collect_forecasts_brings_a_reps_file_into_the_forecast_grid(server: Ser
     assert pane.value(layout.FORECAST_SHEET, cell) == 4242
     changes = _grid_changes(before, after)
     assert [new for old, new in changes.values() if old is not None] == [4242]  # no other entry of the grid
-    assert {w["sheet"] for w in pane.dump()["log"]["writes"]} == {layout.FORECAST_SHEET}
+    assert {w["sheet"] for w in pane.log()["writes"]} == {layout.FORECAST_SHEET}
 
 
 @pytest.mark.xfail(
@@ -420,7 +420,7 @@ def test_a_failing_action_changes_nothing_in_the_browser(pane: Pane, tmp_path: P
     pane.type(layout.SETTINGS.sheet, f"{get_column_letter(left + 2)}{top + 2 + row}", str(tmp_path))
     pane.reset_log()
     pane.click("Refresh from ERP")
-    log = pane.dump()["log"]
+    log = pane.log()
     assert len(log["dialogs"]) == 1
     assert log["dialogs"][0]["prompt"].startswith("Refresh from ERP failed: the workbook's ERP source")
     assert log["writes"] == [] and log["resizes"] == [] and log["calculations"] == []
@@ -428,7 +428,7 @@ def test_a_failing_action_changes_nothing_in_the_browser(pane: Pane, tmp_path: P
 
 def test_the_alert_dialog_the_pane_opens_is_served(server: Server, pane: Pane) -> None:
     pane.click("Show data freshness")
-    dialog = pane.dump()["log"]["dialogs"][0]
+    dialog = pane.log()["dialogs"][0]
     assert dialog["options"]["displayInIframe"] is True
     page = requests.get(dialog["url"], timeout=60)
     assert page.status_code == 200 and "ERP data as of" in page.text

@@ -1194,6 +1194,18 @@
         functions: Object.keys(host.functions),
       };
     },
+    log() {
+      return copy(host.log);
+    },
+    // What a range shows (values only), and what Excel knows of the formulas of a sheet.
+    values(sheetName, address) {
+      const sheet = sheetByName(sheetName);
+      if (!sheet) throw new Error(`no sheet ${sheetName}`);
+      return rangeValues({ sheet, box: parseAddress(address).box });
+    },
+    formulas(sheetName) {
+      return dumpSheet(sheetByName(sheetName)).formulas;
+    },
     resetLog() {
       host.log = newLog();
       if (host.openDialog) host.openDialog.closed = true; // the user clicked OK
