@@ -167,6 +167,15 @@ def test_refresh_button_writes_the_engine_plan_into_owned_tables_only(
     assert len(after.table_rows(layout.TOP_GAPS.name)) > 1
 
 
+def _setting_cell(book: ClientWorkbook, setting: str) -> str:
+    """The sheet-qualified address of a setting's value cell in the Settings table."""
+    from openpyxl.utils.cell import get_column_letter
+
+    top, left, _bottom, _right = book.table_box(layout.SETTINGS.name)
+    row = next(i for i, r in enumerate(book.table_rows(layout.SETTINGS.name)) if r[0] == setting)
+    return f"{layout.SETTINGS.sheet}!{get_column_letter(left + 2)}{top + 2 + row}"
+
+
 def _plan_row(book: ClientWorkbook) -> dict[str, Any]:
     return next(r for r in _rows(book, layout.PLAN) if r["gap_units"] not in (None, 0) and r["bucket"] != "PAST_DUE")
 
@@ -184,8 +193,7 @@ def test_every_sop_function_answers_in_cells_through_the_custom_functions_js(ser
     row = _plan_row(book)
     family, month = row["family"], row["bucket"]
     demand = [r for r in _rows(book, layout.DEMAND) if r["family"] == family and r["bucket"] == month]
-    settings_cell = "Settings!B7"
-    assert book.sheet("Settings")["values"][6][0] == "refreshed_at"
+    settings_cell = _setting_cell(book, "refreshed_at")
     formulas = {
         "B1": f'=SOPXL.SOP_GAP("{family}","{month}")',
         "B2": f'=SOPXL.SOP_GAP("{family}","{month}","value")',
@@ -281,7 +289,7 @@ def test_formulas_show_the_new_plan_after_a_forecast_edit_and_recompute(pane: Pa
     month = table["columns"][-3]
     pane.add_sheet("Report")
     pane.type("Report", "B2", f'=SOPXL.SOP_DEMAND("Bikes","{month}")')
-    pane.type("Report", "B3", f'=SOPXL.SOP_DEMAND("Bikes","{month}",Settings!B7)')
+    pane.type("Report", "B3", f'=SOPXL.SOP_DEMAND("Bikes","{month}",{_setting_cell(book, "refreshed_at")})')
     before = pane.value("Report", "B2")
     assert pane.value("Report", "B3") == before < 5000
     cell = _forecast_cell(book, "Bikes", month)
@@ -412,12 +420,8 @@ def test_collect_forecasts_leaves_the_planners_blank_cells_blank(server: Server,
 
 
 def test_a_failing_action_changes_nothing_in_the_browser(pane: Pane, tmp_path: Path) -> None:
-    book = pane.workbook()
-    top, left, _bottom, _right = book.table_box(layout.SETTINGS.name)
-    row = next(i for i, r in enumerate(book.table_rows(layout.SETTINGS.name)) if r[0] == "source")
-    from openpyxl.utils.cell import get_column_letter
-
-    pane.type(layout.SETTINGS.sheet, f"{get_column_letter(left + 2)}{top + 2 + row}", str(tmp_path))
+    sheet, cell = _setting_cell(pane.workbook(), "source").split("!")
+    pane.type(sheet, cell, str(tmp_path))
     pane.reset_log()
     pane.click("Refresh from ERP")
     log = pane.log()
