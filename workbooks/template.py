@@ -51,7 +51,7 @@ from .layout import (
     sop_grid_spec,
 )
 from .stamps import WorkbookStamps, settings_frame, stamp_text
-from .styles import TABLE_STYLE, Formats, column_width
+from .styles import ROW_HEIGHT, TABLE_STYLE, Formats, column_width, header_lines
 
 MAX_TEXT = 32_767
 """Excel's cell text limit."""
@@ -192,7 +192,11 @@ def write_table(
     rows = TOP_GAP_ROWS if spec is TOP_GAPS else max(len(frame), 1)
     first, last = header_row + 1, header_row + rows
     columns = [
-        {"header": c.header, "format": fmts.cell(c.kind, user_input=user_input and c.kind != "text")}
+        {
+            "header": c.header,
+            "header_format": fmts.header,
+            "format": fmts.cell(c.kind, user_input=user_input and c.kind != "text"),
+        }
         for c in spec.columns
     ]
     sheet.add_table(
@@ -212,8 +216,24 @@ def write_table(
                 longest = max(longest, _write_cell(sheet, first + i, first_col + j, value, column, fmt))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{spec.name} row {i + 1}, column {column.header!r}: {exc}") from exc
-        sheet.set_column(first_col + j, first_col + j, column_width(column, longest))
+        width = column_width(column, longest)
+        sheet.set_column(first_col + j, first_col + j, width)
+        fmts.widths.setdefault(sheet.get_name(), {})[first_col + j] = width
+    _fit_header_row(sheet, spec, fmts)
     return first, last
+
+
+def _fit_header_row(sheet: Any, spec: TableSpec, fmts: Formats) -> None:
+    """Make the header row tall enough for its wrapped headers: LibreOffice keeps a row's height on load
+    (a wrapped header showed one line), so the height is written, the same for every reader."""
+    header_row, first_col = xl_cell_to_rowcol(spec.anchor)
+    widths = fmts.widths.get(sheet.get_name(), {})
+    lines = max(header_lines(c.header, widths.get(first_col + j, 8.43)) for j, c in enumerate(spec.columns))
+    key = (sheet.get_name(), header_row)
+    lines = max(lines, fmts.header_lines.get(key, 1))
+    fmts.header_lines[key] = lines
+    if lines > 1:
+        sheet.set_row(header_row, ROW_HEIGHT * lines)
 
 
 def _write_cell(sheet: Any, row: int, col: int, value: Any, column: Column, fmt: Any) -> int:
