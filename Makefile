@@ -19,13 +19,15 @@ demo: $(STAMP)
 
 # System packages the tests use as real peers, from Debian: LibreOffice headless (the independent oracle
 # that opens and recalculates our workbooks; Impress converts the meeting pack to PDF), poppler's pdftoppm
-# (renders that PDF in the tests), the PostgreSQL server (the tests start throwaway clusters) and
-# libfaketime (the suite runs again on other days: a test that passes only on some days fails the day it is
-# written).
-SYSTEM_PACKAGES := libreoffice-calc-nogui libreoffice-impress-nogui poppler-utils postgresql faketime
+# (renders that PDF in the tests), Carlito (metric-compatible with Calibri, the workbook's font: without it
+# LibreOffice falls back to a wider font and every printed page is laid out differently), the PostgreSQL
+# server (the tests start throwaway clusters) and libfaketime (the suite runs again on other days: a test
+# that passes only on some days fails the day it is written).
+SYSTEM_PACKAGES := libreoffice-calc-nogui libreoffice-impress-nogui poppler-utils fonts-crosextra-carlito postgresql faketime
 system-deps:
 	@if ! command -v soffice >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	  || ! command -v faketime >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 \
+	  || ! ls /usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf >/dev/null 2>&1 \
 	  || ! ls /usr/lib/libreoffice/program/libsdlo.so >/dev/null 2>&1; then \
 	  echo "installing $(SYSTEM_PACKAGES) for the tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
