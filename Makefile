@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit dates system-deps bench clean
+.PHONY: demo test lint typecheck unit dates system-deps bench pictures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy sop_functions connectors workbooks addin bench
+	$(BIN)/mypy sop_functions connectors workbooks addin bench docs/pictures.py
 
 unit: $(STAMP) system-deps
 	$(BIN)/pytest -q
@@ -58,6 +58,11 @@ test: lint typecheck unit dates
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --size SME-L --repeat 3 --write
+
+# docs/img/*.png, the pictures in README.md and docs/excel.md: the csv demo workbook (seed 7) on a fixed
+# clock, printed to PDF by LibreOffice headless and rendered by pdftoppm (docs/pictures.py)
+pictures: $(STAMP) system-deps
+	TZ=UTC SOPXL_NOW=2026-11-25T08:00:00+01:00 $(BIN)/python docs/pictures.py
 
 clean:
 	rm -rf $(VENV) demo .mypy_cache .pytest_cache .ruff_cache
