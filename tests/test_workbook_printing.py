@@ -223,7 +223,7 @@ def test_the_demo_workbook_prints_on_few_pages_with_whole_titles(demo: Path, tmp
     pages, sheets = _pdf_pages(book)
     assert list(sheets) == [*layout.SHEET_ORDER, *layout.PLANNING_SHEET_ORDER]
     assert sum(len(p) for p in sheets.values()) == len([p for p in pages if p.strip()])  # every page says its sheet
-    assert len(sheets[layout.FORECAST_SHEET]) == 1  # 18 months, 7 families (before: 3 pages, 4-5 months each)
+    assert len(sheets[layout.FORECAST_SHEET]) == 1  # 18 months, 7 families (before: 3 pages, 5 to 7 months each)
     assert len(sheets[layout.SOP_GRID_SHEET]) <= 2  # 7 family blocks (before: 15 pages)
     assert len(sheets["Summary"]) <= 3  # tables, then the charts (before: 10 pages, its title split)
     assert sum(len(p) for p in sheets.values()) <= 110  # before: 231
