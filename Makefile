@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit dates system-deps node-deps bench clean
+.PHONY: demo test lint typecheck unit dates system-deps node-deps bench pictures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,15 +19,18 @@ demo: $(STAMP)
 
 # System packages the tests use as real peers, from Debian: LibreOffice headless (the independent oracle
 # that opens and recalculates our workbooks and reads the add-in's VBA; Impress converts the meeting pack to
-# PDF), poppler's pdftoppm (renders that PDF in the tests), the PostgreSQL server (the tests start throwaway
-# clusters), libfaketime (the suite runs again on other days: a test that passes only on some days fails the
-# day it is written), Chromium (the Office.js task pane runs in it) and, where the machine has no Node.js of
-# its own, Node.js and npm (for the Node packages below).
-SYSTEM_PACKAGES := libreoffice-calc-nogui libreoffice-impress-nogui poppler-utils postgresql faketime chromium \
-  $(if $(shell command -v npm),,nodejs npm)
+# PDF), poppler's pdftoppm (renders that PDF in the tests), Carlito (metric-compatible with Calibri, the
+# workbook's font: without it LibreOffice falls back to a wider font and every printed page is laid out
+# differently), the PostgreSQL server (the tests start throwaway clusters), libfaketime (the suite runs again
+# on other days: a test that passes only on some days fails the day it is written), Chromium (the Office.js
+# task pane runs in it) and, where the machine has no Node.js of its own, Node.js and npm (for the Node
+# packages below).
+SYSTEM_PACKAGES := libreoffice-calc-nogui libreoffice-impress-nogui poppler-utils fonts-crosextra-carlito \
+  postgresql faketime chromium $(if $(shell command -v npm),,nodejs npm)
 system-deps:
 	@if ! command -v soffice >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	  || ! command -v faketime >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 \
+	  || ! ls /usr/share/fonts/truetype/crosextra/Carlito-Regular.ttf >/dev/null 2>&1 \
 	  || ! ls /usr/lib/libreoffice/program/libsdlo.so >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
 	  || ! command -v npm >/dev/null 2>&1; then \
 	  echo "installing $(SYSTEM_PACKAGES) for the tests"; \
@@ -47,7 +50,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy sop_functions connectors workbooks addin bench
+	$(BIN)/mypy sop_functions connectors workbooks addin bench docs/pictures.py
 
 unit: $(STAMP) system-deps node-deps
 	$(BIN)/pytest -q
@@ -66,6 +69,11 @@ test: lint typecheck unit dates
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --size SME-L --repeat 3 --write
+
+# docs/img/*.png, the pictures in README.md and docs/excel.md: the csv demo workbook (seed 7) on a fixed
+# clock, printed to PDF by LibreOffice headless and rendered by pdftoppm (docs/pictures.py)
+pictures: $(STAMP) system-deps
+	TZ=UTC SOPXL_NOW=2026-11-25T08:00:00+01:00 $(BIN)/python docs/pictures.py
 
 clean:
 	rm -rf $(VENV) node_modules demo .mypy_cache .pytest_cache .ruff_cache
