@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from workbooks.xlsx.txn import writing
+
 from . import pipeline
 from .demo import demo_from_files, demo_from_tryton
 from .progress import Phases, Progress
@@ -99,7 +101,7 @@ def new(
     """Create a new S&OP workbook (optionally filled from a source)."""
 
     def run() -> None:
-        with phases() as progress:
+        with phases() as progress, writing(path, "new", create=True):
             pipeline.new_workbook(path, source=source, months=months, force=force, progress=progress)
         report_warnings(progress)
         console.print(f"created {path}", markup=False)
@@ -162,6 +164,8 @@ def demo(
         as_of = result.plan.as_of.isoformat(timespec="minutes")
         where = f"{escape(str(result.workbook))}[/]  (source {escape(result.plan.source)}, ERP as of {as_of})"
         console.print(f"workbook: [bold]{where}")
+        if result.pack is not None:
+            console.print(f"meeting pack: [bold]{escape(str(result.pack))}[/]")
 
     guarded(run)
 
@@ -209,7 +213,7 @@ def attach(
     """
 
     def run() -> None:
-        with phases() as progress:
+        with phases() as progress, writing(path, "attach"):  # attach and its first refresh: one hold
             snapshot = pipeline.load_snapshot(source, progress=progress)  # read once, for both steps
             progress.phase(f"attaching sopxl to {path.name}")
             report = pipeline.attach_workbook(path, source=snapshot, months=months, backups=backups)
@@ -253,3 +257,7 @@ _register_addin(app)
 from .connect_commands import register as _register_connect  # noqa: E402
 
 _register_connect(app)
+
+from .pack.commands import register as _register_pack  # noqa: E402
+
+_register_pack(app)

@@ -104,6 +104,11 @@ def check_connection(
         except (ConnectorError, OSError, ValueError) as exc:
             _fail(exc)
             return
+        if len(statuses) == 1 and statuses[0].entity == "connection":  # one cause for every entity: one line
+            line = escape(f"[{name}] {statuses[0].detail}")
+            err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+            failed = True
+            continue
         table = Table(title=escape(f"[{name}]"), show_lines=False)
         for column in ("entity", "status", "read from", "detail"):
             table.add_column(column, overflow="fold")

@@ -27,6 +27,21 @@ class DemoResult:
     workbook: Path
     plan: Plan
     source: str
+    pack: Path | None = None
+    """The meeting deck of the demo plan (``SOP-pack.pptx`` beside the workbook)."""
+
+
+PACK_NAME = "SOP-pack.pptx"
+
+
+def demo_pack(book: Path, plan: Plan, snapshot: Snapshot) -> Path:
+    """The demo's S&OP meeting deck, from the plan just written to ``book`` (no PDF: the demo stays quick)."""
+    from .pack.build import build_pack
+    from .pack.jobs import workbook_settings, write_pack
+
+    inputs = pipeline.inputs_for(snapshot, book, plan.horizon)
+    pack = build_pack(plan, snapshot, inputs, book, workbook_settings(book))
+    return write_pack(pack, book.with_name(PACK_NAME), pdf=False).pptx
 
 
 def last_year_forecast(snapshot: Snapshot, horizon: Horizon, growth: float = 1.2) -> pd.DataFrame:
@@ -55,7 +70,12 @@ def demo_from_files(out: Path, seed: int, *, progress: Progress | None = None) -
     progress.done(f"wrote the demo ERP export {export}")
     book = out / "SOP.xlsx"
     pipeline.new_workbook(book, source=str(export), force=True, progress=progress)
-    return DemoResult(book, pipeline.plan_from_source(str(export), workbook=book), "csv")
+    snapshot = pipeline.load_snapshot(str(export))
+    plan = pipeline.plan_from_source(snapshot, workbook=book)
+    progress.phase("writing the meeting pack")
+    pack = demo_pack(book, plan, snapshot)
+    progress.done(f"wrote the meeting pack {pack.name}")
+    return DemoResult(book, plan, "csv", pack)
 
 
 def demo_from_tryton(out: Path, *, progress: Progress | None = None) -> DemoResult:
@@ -78,7 +98,10 @@ def demo_from_tryton(out: Path, *, progress: Progress | None = None) -> DemoResu
         forecast = last_year_forecast(snapshot, horizon)
         pipeline.new_workbook(book, source=snapshot, forecast=forecast, force=True, progress=progress)
         progress.phase("syncing Tryton (incremental)")
-        again = connector.snapshot()
-        progress.done(f"synced Tryton again: {pipeline.snapshot_counts(again)}")
-        outcome = pipeline.refresh_workbook(book, source=again, progress=progress)
-    return DemoResult(book, outcome.plan, "tryton")
+        latest = connector.snapshot()
+        progress.done(f"synced Tryton again: {pipeline.snapshot_counts(latest)}")
+        outcome = pipeline.refresh_workbook(book, source=latest, progress=progress)
+    progress.phase("writing the meeting pack")
+    pack = demo_pack(book, outcome.plan, latest)
+    progress.done(f"wrote the meeting pack {pack.name}")
+    return DemoResult(book, outcome.plan, "tryton", pack)

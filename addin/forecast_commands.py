@@ -26,6 +26,7 @@ from workbooks.forecast_collect import CollectResult, collect
 from workbooks.forecast_files import FORECAST_FOLDER, write_forecast_file
 from workbooks.reader import read_forecast
 from workbooks.xlsx.safe_save import BACKUP_DIR
+from workbooks.xlsx.txn import recover
 
 from .cli import console, guarded, step
 from .pipeline import load_snapshot
@@ -206,11 +207,14 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  ... and {len(c.issues) - 50} more (see the Issues sheet)")
             if result.skipped:
                 console.print(f"left out on purpose: {', '.join(result.skipped)}")
-            console.print(
-                f"wrote the consolidated grid into the Forecast grid of {workbook} ({len(c.changes)} change(s); "
-                f"the file before is kept in {BACKUP_DIR}/); report: {result.output}",
-                markup=False,
-            )
+            if len(c.changes):
+                applied = (
+                    f"wrote the consolidated grid into the Forecast grid of {workbook} ({len(c.changes)} change(s); "
+                    f"the file before is kept in {BACKUP_DIR}/)"
+                )
+            else:
+                applied = f"no change to apply: the Forecast grid of {workbook} is unchanged"
+            console.print(f"{applied}; report: {result.output}", markup=False)
             console.print(f"audit trail: {result.audit} (run {result.run_id}; `sop audit -w {workbook}`)")
 
         guarded(run)
@@ -228,6 +232,7 @@ def register(app: typer.Typer) -> None:
 
         def run() -> None:
             path = audit_path(workbook)
+            recover(workbook)  # a collect killed mid-write: complete or roll back its pending run first
             if not path.is_file():
                 raise ValueError(f"no audit trail for {workbook} yet ({path.name} not found); run `sop collect` first")
             rows = AuditStore(path).changes(family=family, month=month, owner=owner, limit=limit)

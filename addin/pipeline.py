@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from python_calamine import CalamineWorkbook
 
 from connectors.files import read_export_folder
 from connectors.files.forecast import FORECAST_FILE, read_forecast_csv
@@ -28,11 +27,12 @@ from sop_functions.supply_lp import Costs
 from workbooks import layout, template
 from workbooks.layout import PLANNING_TABLES
 from workbooks.planning_tables import capacity_input_frame, planning_tables, read_capacity_input, read_scenario_inputs
-from workbooks.reader import ForecastGrid, read_forecast_grid, require_layout
+from workbooks.reader import ForecastGrid, read_forecast_grid, require_layout, table_names
 from workbooks.sop_grid import grid_columns, read_agreed, sop_grid
 from workbooks.stamps import WorkbookStamps, stamp_text
 from workbooks.tables import plan_stamps, plan_tables
 from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
+from workbooks.xlsx.txn import holding
 
 from .progress import Progress, counts
 
@@ -328,6 +328,7 @@ class RefreshOutcome:
     """Month columns the Forecast grid gained (the horizon moved on since it was made)."""
 
 
+@holding("refresh")
 def refresh_workbook(
     path: Path, *, source: Source, months: int = 18, backups: int = 5, progress: Progress | None = None
 ) -> RefreshOutcome:
@@ -336,7 +337,9 @@ def refresh_workbook(
     The Forecast grid and the other user inputs are read, never written, except that the grid gains the
     horizon's new months as blank columns when the months have moved on (cells sopxl adds, never cells it
     overwrites); the S&OP grid's agreed-supply numbers are carried over; everything else in the file stays
-    byte-identical.
+    byte-identical. The workbook is held (lock, journal recovery, optimistic check) from the first read to
+    the replace, so no other sopxl command can change the grid between the plan and the write
+    (workbooks.xlsx.txn).
     """
     started = time.monotonic()
     progress = progress or Progress()
@@ -381,12 +384,6 @@ def new_forecast_months(inputs: WorkbookInputs, horizon: Horizon) -> tuple[Workb
     )
     grown = dataclasses.replace(grid, months=(*grid.months, *new))
     return dataclasses.replace(inputs, grid=grown, notes=(*inputs.notes, note)), new
-
-
-def table_names(path: Path) -> set[str]:
-    """The Excel table names a workbook holds."""
-    with CalamineWorkbook.from_path(path, load_tables=True) as book:
-        return set(book.table_names or [])
 
 
 def has_planning_sheets(path: Path) -> bool:

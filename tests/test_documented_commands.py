@@ -52,6 +52,8 @@ NOT_SOP = {
 PLACEHOLDERS = {
     "FOLDER": "forecasts",
     "DIR": "exports/",
+    "SRC": "exports/",
+    "TEMPLATE": "Company.potx",
     "KIND": "odoo",
     "PROFILE": "odoo",
     "FILE": "Anna.xlsx",

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook, TableNotFound
+from python_calamine import TableNotFound
 
 from sop_functions.buckets import PAST_DUE, Horizon, bucket_label
 from sop_functions.plan import Plan
@@ -121,7 +121,9 @@ def sop_grid(
     out = pd.DataFrame(rows, columns=[*KEYS, *columns])
     numbers = out[columns].astype(float)
     cover = (out["measure"] == LABELS["cover_months_proposed"]).to_numpy()[:, None] & np.isposinf(numbers.to_numpy())
-    out[columns] = numbers.replace([np.inf, -np.inf], np.nan).astype(object).mask(cover, NO_DEMAND)
+    out[columns] = (
+        numbers.replace([np.inf, -np.inf], np.nan).round(6).astype(object).mask(cover, NO_DEMAND)
+    )  # no float noise
     return out
 
 
@@ -226,8 +228,13 @@ def agreed_from_rows(
 
 def read_agreed(path: str | os.PathLike[str], horizon: Horizon) -> pd.DataFrame | None:
     """The agreed supply typed in a workbook file's tblSOP; None when the workbook has no S&OP grid."""
+    from .reader import open_book, sheet_of_table  # the hostile-file gate first, like every reader
+
     file = Path(path)
-    with CalamineWorkbook.from_path(file, load_tables=True) as book:
+    sheet_name = sheet_of_table(file, SOP_GRID_TABLE)
+    if sheet_name is None:
+        return None
+    with open_book(file, [sheet_name]) as book:
         try:
             table = book.get_table_by_name(SOP_GRID_TABLE)
         except TableNotFound:

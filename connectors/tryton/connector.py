@@ -32,6 +32,7 @@ class TrytonConnector:
             timeout=s.timeout,
             page_size=s.page_size,
             ca_bundle=s.ca_bundle,
+            allow_insecure_http=s.allow_insecure_http,
         )
 
     def cache(self) -> SyncCache:

@@ -30,6 +30,9 @@ class TrytonSettings(BaseModel):
     ca_bundle: str | None = Field(default=None, description="CA bundle for a private CA; verification stays on")
     cache_dir: Path = Field(default=Path(".sop-cache"), description="Where the incremental sync state lives")
     default_lead_time_days: int = Field(default=14, ge=0, description="Lead time of items without supplier data")
+    allow_insecure_http: bool = Field(
+        default=False, description="Plain http:// to this url's host (password unencrypted): trusted networks only"
+    )
     sync_overlap_seconds: float = Field(
         default=60.0,
         ge=0,

@@ -26,6 +26,7 @@ from pathlib import Path
 from connectors.notices import DataWarning, Notes
 from sop_functions import clock
 from sop_functions.snapshot import Snapshot, snapshot_from_records
+from workbooks.private import connect_private, private_dir
 
 from .codec import decode, encode
 from .mapping import SOURCES, Row, Source, map_all, stock_context
@@ -71,8 +72,8 @@ class SyncCache:
         self.identity = identity
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path)
+        private_dir(self.path.parent)
+        conn = connect_private(self.path)
         conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -7,8 +7,10 @@ Safety rules this module keeps:
 - the password is kept only to log in again when the server drops the session (HTTP 401/403); it never
   appears in a log line, an exception or ``repr``;
 - TLS certificates are always verified (a private CA can be given as a bundle path, never "off");
-- retries (connection errors, timeouts, 5xx) are bounded, with exponential backoff and jitter, and only for
-  idempotent calls.
+- plain ``http://`` to another host is refused (the password and session would cross the network in clear
+  text) unless ``allow_insecure_http`` names it; loopback is fine (connectors.transport.security);
+- retries (timeouts, dropped connections, 5xx) are bounded, with exponential backoff and jitter, and only
+  for idempotent calls; a refused connection or an unknown host is not transient: one attempt, one error.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+
+from connectors.transport.http import unreachable_cause
+from connectors.transport.security import check_url, host_of
 
 from .codec import decode, encode
 from .errors import (
@@ -73,7 +78,9 @@ class TrytonTransport:
         page_size: int = 1000,
         ca_bundle: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        allow_insecure_http: bool = False,
     ) -> None:
+        check_url(url, "Tryton", {host_of(url)} if allow_insecure_http else ())
         self.url = url.rstrip("/")
         self.database = database
         self.user = user
@@ -155,7 +162,8 @@ class TrytonTransport:
         try:
             response = self._post("common.db.login", [self.user, {"password": self.__password}, "en"])
         except requests.RequestException as exc:
-            raise TrytonUnavailableError(f"cannot reach Tryton at {self.url}: {type(exc).__name__}") from None
+            cause = unreachable_cause(exc) or type(exc).__name__
+            raise TrytonUnavailableError(f"cannot reach Tryton at {self.url}: {cause}") from None
         if response.status_code in (401, 403):
             raise TrytonLoginError(
                 f"Tryton refused the login of user {self.user!r} on database {self.database!r} at {self.url}: "
@@ -213,6 +221,9 @@ class TrytonTransport:
             try:
                 response = self._post(method, params)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                cause = unreachable_cause(exc)
+                if cause is not None:
+                    raise TrytonUnavailableError(f"cannot reach Tryton at {self.url}: {cause}") from None
                 if last:
                     raise TrytonUnavailableError(
                         f"cannot reach Tryton at {self.url} for {method} after {attempts} attempt(s): "

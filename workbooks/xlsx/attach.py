@@ -34,8 +34,8 @@ from .parts import CT_TABLE, CT_WORKSHEET, NS_MAIN, NS_MAIN_STRICT, REL_BASE, RE
 from .patch import renamable
 from .rebuild import Plan, verify_package, write_package
 from .refs import col_letters, make_range, parse_cell
-from .safe_save import safe_write
 from .tables import new_table_xml
+from .txn import safe_write, writing
 from .wbedit import decode, insert_children
 from .xmlsafe import esc_attr
 
@@ -152,7 +152,7 @@ def attach(
     """
     started = time.monotonic()
     path = Path(path)
-    with Package(path) as pkg:
+    with writing(path, "attach"), Package(path) as pkg:
         specs = [*OWNED_TABLES, forecast_spec(buckets), *PLANNING_TABLES, *PLANNING_INPUTS]
         specs += [grid] if grid is not None else []
         missing, present = _check_existing(pkg, specs)
@@ -218,14 +218,14 @@ def _plan_attach(pkg: Package, plan: Plan, missing: list[TableSpec], keys: dict[
         next_sheet_id += 1
     wb_member = pkg.member(pkg.workbook_part) or pkg.workbook_part
     text = decode(wb_member, pkg.read(wb_member))
-    m = re.search(r'xmlns:([\w.-]+)\s*=\s*["\']' + re.escape(rel_base) + r'["\']', text)
-    r_decl, r_prefix = ("", m.group(1)) if m else (f' xmlns:r="{rel_base}"', "r")
+    # the relationships prefix is declared on each new element: a workbook may declare it only on its own
+    # <sheet> elements (openpyxl does), where it is out of scope for a sibling
     text = insert_children(
         wb_member,
         text,
         "sheets",
         lambda p: "".join(
-            f'<{p}sheet name="{esc_attr(n)}" sheetId="{sid}"{r_decl} {r_prefix}:id="{rid}"/>'
+            f'<{p}sheet name="{esc_attr(n)}" sheetId="{sid}" xmlns:r="{rel_base}" r:id="{rid}"/>'
             for n, sid, rid in sheet_entries
         ),
     )
