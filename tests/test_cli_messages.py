@@ -141,6 +141,13 @@ def test_collect_says_it_wrote_the_master_and_leaves_untouched_blanks_blank(tmp_
     locks = next(r for r in rows if r and r[0] == "Locks")
     assert all(v in (None, "") for v in locks[1:4])
 
+    written = master.read_bytes()
+    again = runner.invoke(app, ["collect", str(reps), "--workbook", str(master), "--as-of", "2026-11-25"])
+    assert again.exit_code == 0, again.output
+    text = " ".join(again.output.split())
+    assert f"no change to apply: the Forecast grid of {master} is unchanged" in text  # Anna's 150 is in already
+    assert "wrote the consolidated grid" not in text and master.read_bytes() == written
+
 
 def test_capacity_tables_use_the_sheet_headers_and_say_what_is_left_out(demo: Demo, wide: None) -> None:
     as_json = runner.invoke(app, ["capacity", "-s", str(demo.export), "-w", str(demo.workbook), "--json"])
