@@ -331,6 +331,7 @@ def erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         TALLY.erp_missing = str(exc)
         pytest.skip(f"Tryton harness unavailable: {exc}")
     from addin import pipeline
+    from workbooks.reader import read_forecast
 
     folder = tmp_path_factory.mktemp("publish")
     with demo_server(show_progress=False) as server:
@@ -342,7 +343,7 @@ def erp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 path = folder / f"{name}.xlsx"
                 pipeline.new_workbook(path, source=snapshot)
                 if bump:
-                    grid = pipeline.read_forecast(folder / "A.xlsx")
+                    grid = read_forecast(folder / "A.xlsx")
                     grid.loc[grid.index[0], "qty"] += bump
                     pipeline.new_workbook(path, source=snapshot, forecast=grid, force=True)
                 books[name] = path.read_bytes()

@@ -64,6 +64,10 @@ class Formats:
                 props["num_format"] = NUMBER_FORMATS[kind]
             if kind == "flag":
                 props["align"] = "center"
+            elif kind in ("number", "money", "int", "months", "pct"):
+                # as numbers are: a text such as "no demand ahead" in a number column then never spills
+                # into the empty cells right of the table (on screen, or onto a printed page of its own)
+                props["align"] = "right"
             if user_input:
                 props.update({"bg_color": INPUT_FILL, "border": 1, "border_color": "#BFBFBF"})
             self._cells[key] = self._workbook.add_format(props)
