@@ -1,6 +1,9 @@
 """The ``sop`` command line: build, plan, refresh and demo the S&OP workbook.
 
 Errors print as one clear message and a non-zero exit code; ``--debug`` shows the traceback.
+
+The command modules import pandas, the engine, the connectors and the forecasting stack inside the commands
+that use them, so that ``sop --help`` and every command start without loading what they do not run.
 """
 
 from __future__ import annotations
@@ -15,10 +18,6 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-from . import pipeline
-from .demo import demo_from_files, demo_from_tryton
-from .report import gap_table, gaps_json, print_notes
 
 app = typer.Typer(
     name="sop",
@@ -89,6 +88,8 @@ def new(
     """Create a new S&OP workbook (optionally filled from a source)."""
 
     def run() -> None:
+        from . import pipeline
+
         with step("building workbook"):
             pipeline.new_workbook(path, source=source, months=months, force=force)
         console.print(f"created {path}")
@@ -109,6 +110,9 @@ def plan(
     """Compute the plan and print what goes short first (never netted across SKUs), firm and after the proposal."""
 
     def run() -> None:
+        from . import pipeline
+        from .report import gap_table, gaps_json, print_notes
+
         with step("loading snapshot and planning"):
             result = pipeline.plan_from_source(source, workbook=workbook, months=months)
         if as_json:
@@ -136,6 +140,9 @@ def demo(
     """
 
     def run() -> None:
+        from .demo import demo_from_files, demo_from_tryton
+        from .report import gap_table, print_notes
+
         if source == "csv":
             with step("generating demo manufacturer and building the S&OP workbook"):
                 result = demo_from_files(out, seed)
@@ -168,6 +175,9 @@ def refresh(
     """
 
     def run() -> None:
+        from . import pipeline
+        from .report import gap_table, print_notes
+
         with step(f"refreshing {path.name}"):
             outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
         rows = ", ".join(f"{name} {count:,}" for name, count in outcome.report.rows.items())
@@ -199,6 +209,9 @@ def attach(
     """
 
     def run() -> None:
+        from . import pipeline
+        from .report import gap_table
+
         with step(f"attaching sopxl to {path.name}"):
             report = pipeline.attach_workbook(path, source=source, months=months, backups=backups)
         added = ", ".join(report.tables_added) or "nothing (already attached)"

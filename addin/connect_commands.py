@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.profiles import KINDS, env_name, find_profile, load_profiles, write_profile
-from connectors.registry import check_profile, snapshot_from_profile
 from connectors.transport import ConfigError, ConnectorError
 
 console = Console()
@@ -87,6 +86,8 @@ def check_connection(
     config: ConfigOption = Path("sop.toml"),
 ) -> None:
     """Say per entity what is read from where and whether it works; exit 1 if anything fails."""
+    from connectors.registry import check_profile  # the connectors load pandas: not at `sop` start-up
+
     try:
         names = [profile] if profile else list(load_profiles(config))
     except ConnectorError as exc:
@@ -117,6 +118,8 @@ def sync_erp(
     full: Annotated[bool, typer.Option("--full", help="Re-read everything (drops deleted records).")] = False,
 ) -> None:
     """Sync the ERP into the local snapshot store (all or nothing) and print what was read."""
+    from connectors.registry import snapshot_from_profile
+
     try:
         snapshot = snapshot_from_profile(profile, config, full=full)
     except (ConnectorError, OSError, ValueError) as exc:

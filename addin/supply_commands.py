@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from sop_functions.capacity import overloads
-from sop_functions.materials import material_shortages
-from sop_functions.scenarios import Change, Scenario, compare, compare_capacity, run_scenarios, scenarios_from_table
-from sop_functions.supply_lp import Costs
+if TYPE_CHECKING:  # imported by the commands that run them: `sop --help` loads neither pandas nor the engine
+    import pandas as pd
+
+    from sop_functions.scenarios import Change
 
 Workbook = Annotated[Path | None, typer.Option("--workbook", "-w", help="The S&OP workbook (forecast, capacity).")]
 Source = Annotated[str, typer.Option("--source", "-s", help="An ERP export folder.")]
@@ -68,8 +67,10 @@ def register(app: typer.Typer) -> None:
         """Rough-cut capacity after the proposed supply, components that go short, and what stays short and why."""
 
         def run() -> None:
-            from sop_functions.capacity import available_capacity
+            from sop_functions.capacity import available_capacity, overloads
+            from sop_functions.materials import material_shortages
             from sop_functions.plan import build_plan
+            from sop_functions.supply_lp import Costs
 
             with step("planning and checking capacity"):
                 snapshot, horizon, inputs = _inputs(source, workbook, months)
@@ -119,6 +120,14 @@ def register(app: typer.Typer) -> None:
         """Compare the base plan with what-ifs: the workbook's Scenarios sheet, or one given by options."""
 
         def run() -> None:
+            from sop_functions.scenarios import (
+                Change,
+                Scenario,
+                compare,
+                compare_capacity,
+                run_scenarios,
+                scenarios_from_table,
+            )
             from workbooks.planning_tables import read_scenario_inputs
 
             changes = [_change("demand", d) for d in demand or []]
@@ -188,6 +197,8 @@ def register(app: typer.Typer) -> None:
         """List the published versions of the plan: number, when, who, ERP as-of, ERP status."""
 
         def run() -> None:
+            import pandas as pd
+
             from workbooks.plan_store import default_store_url
 
             from .publish import list_versions, plan_name_for
@@ -245,6 +256,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _change(kind: str, text: str) -> Change:
+    from sop_functions.scenarios import Change
+
     target, _, pct = text.rpartition("=")
     if not target:
         raise ValueError(f"expected NAME=PCT (e.g. Bikes=10), got {text!r}")
