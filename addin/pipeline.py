@@ -20,8 +20,10 @@ from sop_functions.capacity import available_capacity
 from sop_functions.plan import Plan, build_plan
 from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
+from sop_functions.supply_lp import reuse_answers
 from workbooks import layout, template
 from workbooks.layout import PLANNING_TABLES
+from workbooks.lp_cache import LpAnswerFiles, lp_cache_dir
 from workbooks.planning_tables import capacity_input_frame, planning_tables, read_capacity_input, read_scenario_inputs
 from workbooks.reader import read_forecast, require_layout
 from workbooks.sop_grid import read_agreed, sop_grid
@@ -118,7 +120,13 @@ def plan_from_source(source: Source, *, workbook: Path | None = None, months: in
     """The plan ``sop plan`` shows: the source's ERP data with the workbook's own inputs when given."""
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
-    return plan_for(snapshot, horizon, inputs_for(source, workbook, horizon))
+    with reuse_answers(lp_answers(workbook)):
+        return plan_for(snapshot, horizon, inputs_for(source, workbook, horizon))
+
+
+def lp_answers(workbook: Path | None) -> LpAnswerFiles | None:
+    """Where the supply LP's answers are kept for ``workbook`` (beside it); None without a workbook."""
+    return None if workbook is None else LpAnswerFiles(lp_cache_dir(workbook))
 
 
 def inputs_for(source: Source, workbook: Path | None, horizon: Horizon) -> WorkbookInputs:
@@ -172,9 +180,10 @@ def new_workbook(
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     forecast = in_horizon(forecast_for(source, None) if forecast is None else forecast, horizon)
     inputs = WorkbookInputs(forecast)
-    plan = plan_for(snapshot, horizon, inputs)
-    stamps = plan_stamps(plan)
-    tables = workbook_tables(plan, snapshot, inputs, stamps, planning=True, grid=True)
+    with reuse_answers(lp_answers(path)):
+        plan = plan_for(snapshot, horizon, inputs)
+        stamps = plan_stamps(plan)
+        tables = workbook_tables(plan, snapshot, inputs, stamps, planning=True, grid=True)
     planning = {name: tables.pop(name) for name in list(tables) if name in PLANNING_NAMES}
     planning |= input_tables(snapshot, inputs)
     return template.new_workbook(
@@ -234,11 +243,12 @@ def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: i
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     inputs = inputs_for(source, path, horizon)
-    plan = plan_for(snapshot, horizon, inputs)
-    stamps = plan_stamps(plan)
     names = table_names(path)
     planning = all(name in names for name in PLANNING_NAMES)
-    tables = workbook_tables(plan, snapshot, inputs, stamps, planning=planning, grid=layout.SOP_GRID_TABLE in names)
+    with reuse_answers(lp_answers(path)):  # an LP whose inputs did not change since the last run is not solved
+        plan = plan_for(snapshot, horizon, inputs)
+        stamps = plan_stamps(plan)
+        tables = workbook_tables(plan, snapshot, inputs, stamps, planning=planning, grid=layout.SOP_GRID_TABLE in names)
     report = refresh_file(path, tables, stamp_text(stamps), backups=backups)
     missing = sorted(set(families_of(snapshot)) - set(inputs.forecast["family"]))
     return RefreshOutcome(plan, report, missing)
