@@ -356,13 +356,19 @@ def build_snapshot(source: str, as_of: dt.datetime, frames: Mapping[str, pd.Data
 
 
 def snapshot_from_records(
-    source: str, as_of: dt.datetime, records: Mapping[str, Iterable[Record | Mapping[str, Any]]]
+    source: str,
+    as_of: dt.datetime,
+    records: Mapping[str, Iterable[Record | Mapping[str, Any]]],
+    *,
+    frames: Mapping[str, pd.DataFrame] | None = None,
 ) -> Snapshot:
     """Build a snapshot from per-record data (JSON APIs), validating each record with its pydantic model.
 
     Every record's errors are collected (``row`` is its position in the entity's list) before raising.
+    ``frames`` are entities given as frames instead (a long history): they are validated like every frame
+    of :func:`build_snapshot`, vectorised, by the same rules.
     """
-    frames: dict[str, pd.DataFrame] = {}
+    frames = dict(frames or {})
     issues: list[Issue] = []
     for entity, rows in records.items():
         model = ENTITY_MODELS[entity]
