@@ -88,9 +88,11 @@ def new(
     """Create a new S&OP workbook (optionally filled from a source)."""
 
     def run() -> None:
+        from workbooks.xlsx.txn import writing
+
         from . import pipeline
 
-        with step("building workbook"):
+        with step("building workbook"), writing(path, "new", create=True):
             pipeline.new_workbook(path, source=source, months=months, force=force)
         console.print(f"created {path}")
 
@@ -155,6 +157,8 @@ def demo(
         print_notes(result.plan)
         as_of = result.plan.as_of.isoformat(timespec="minutes")
         console.print(f"workbook: [bold]{result.workbook}[/]  (source {result.plan.source}, ERP as of {as_of})")
+        if result.pack is not None:
+            console.print(f"meeting pack: [bold]{result.pack}[/]")
 
     guarded(run)
 
@@ -209,18 +213,21 @@ def attach(
     """
 
     def run() -> None:
+        from workbooks.xlsx.txn import writing
+
         from . import pipeline
         from .report import gap_table
 
-        with step(f"attaching sopxl to {path.name}"):
-            report = pipeline.attach_workbook(path, source=source, months=months, backups=backups)
-        added = ", ".join(report.tables_added) or "nothing (already attached)"
-        console.print(f"attached: {added}")
-        renamed = {k: v for k, v in report.sheets.items() if k != v}
-        for wanted, used in renamed.items():
-            console.print(f"  sheet {wanted!r} was taken: sopxl's is {used!r}")
-        with step(f"refreshing {path.name}"):
-            outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
+        with writing(path, "attach"):  # attach and its first refresh: one hold, no other writer in between
+            with step(f"attaching sopxl to {path.name}"):
+                report = pipeline.attach_workbook(path, source=source, months=months, backups=backups)
+            added = ", ".join(report.tables_added) or "nothing (already attached)"
+            console.print(f"attached: {added}")
+            renamed = {k: v for k, v in report.sheets.items() if k != v}
+            for wanted, used in renamed.items():
+                console.print(f"  sheet {wanted!r} was taken: sopxl's is {used!r}")
+            with step(f"refreshing {path.name}"):
+                outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups)
         console.print(f"refreshed {path}; type your forecast into the Forecast grid and run `sop refresh` again")
         console.print(gap_table(outcome.plan, 10))
 
@@ -244,3 +251,7 @@ _register_addin(app)
 from .connect_commands import register as _register_connect  # noqa: E402
 
 _register_connect(app)
+
+from .pack.commands import register as _register_pack  # noqa: E402
+
+_register_pack(app)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connectors.profiles import KINDS, env_name, find_profile, load_profiles, write_profile
@@ -100,6 +101,11 @@ def check_connection(
         except (ConnectorError, OSError, ValueError) as exc:
             _fail(exc)
             return
+        if len(statuses) == 1 and statuses[0].entity == "connection":  # one cause for every entity: one line
+            line = escape(f"[{name}] {statuses[0].detail}")
+            err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True)
+            failed = True
+            continue
         table = Table(title=f"[{name}]", show_lines=False)
         for column in ("entity", "status", "read from", "detail"):
             table.add_column(column, overflow="fold")

@@ -26,6 +26,21 @@ class DemoResult:
     workbook: Path
     plan: Plan
     source: str
+    pack: Path | None = None
+    """The meeting deck of the demo plan (``SOP-pack.pptx`` beside the workbook)."""
+
+
+PACK_NAME = "SOP-pack.pptx"
+
+
+def demo_pack(book: Path, plan: Plan, snapshot: Snapshot) -> Path:
+    """The demo's S&OP meeting deck, from the plan just written to ``book`` (no PDF: the demo stays quick)."""
+    from .pack.build import build_pack
+    from .pack.jobs import workbook_settings, write_pack
+
+    inputs = pipeline.inputs_for(snapshot, book, plan.horizon)
+    pack = build_pack(plan, snapshot, inputs, book, workbook_settings(book))
+    return write_pack(pack, book.with_name(PACK_NAME), pdf=False).pptx
 
 
 def last_year_forecast(snapshot: Snapshot, horizon: Horizon, growth: float = 1.2) -> pd.DataFrame:
@@ -51,7 +66,9 @@ def demo_from_files(out: Path, seed: int) -> DemoResult:
     export = write_export_folder(out / "erp-export", seed=seed)
     book = out / "SOP.xlsx"
     pipeline.new_workbook(book, source=str(export), force=True)
-    return DemoResult(book, pipeline.plan_from_source(str(export), workbook=book), "csv")
+    snapshot = pipeline.load_snapshot(str(export))
+    plan = pipeline.plan_from_source(snapshot, workbook=book)
+    return DemoResult(book, plan, "csv", demo_pack(book, plan, snapshot))
 
 
 def demo_from_tryton(out: Path, *, show_progress: bool | None = None) -> DemoResult:
@@ -64,5 +81,6 @@ def demo_from_tryton(out: Path, *, show_progress: bool | None = None) -> DemoRes
         horizon = Horizon.from_as_of(snapshot.as_of_date)
         forecast = last_year_forecast(snapshot, horizon)
         pipeline.new_workbook(book, source=snapshot, forecast=forecast, force=True)
-        outcome = pipeline.refresh_workbook(book, source=connector.snapshot())
-    return DemoResult(book, outcome.plan, "tryton")
+        latest = connector.snapshot()
+        outcome = pipeline.refresh_workbook(book, source=latest)
+    return DemoResult(book, outcome.plan, "tryton", demo_pack(book, outcome.plan, latest))

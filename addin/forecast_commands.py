@@ -199,7 +199,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  ... and {len(c.issues) - 50} more (see the Issues sheet)")
             if result.skipped:
                 console.print(f"left out on purpose: {', '.join(result.skipped)}")
-            console.print(f"consolidated grid: [bold]{result.output}[/] (the master is not modified)")
+            applied = "applied to the master's Forecast grid" if len(c.changes) else "the master is unchanged"
+            console.print(f"consolidated grid: [bold]{result.output}[/] ({applied})")
             console.print(f"audit trail: {result.audit} (run {result.run_id}; `sop audit -w {workbook}`)")
 
         guarded(run)
@@ -217,8 +218,10 @@ def register(app: typer.Typer) -> None:
 
         def run() -> None:
             from workbooks.forecast_audit import AuditStore, audit_path
+            from workbooks.xlsx.txn import recover
 
             path = audit_path(workbook)
+            recover(workbook)  # a collect killed mid-write: complete or roll back its pending run first
             if not path.is_file():
                 raise ValueError(f"no audit trail for {workbook} yet ({path.name} not found); run `sop collect` first")
             rows = AuditStore(path).changes(family=family, month=month, owner=owner, limit=limit)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from python_calamine import CalamineWorkbook
 
 from connectors.files import read_export_folder
 from connectors.registry import snapshot_from_profile
@@ -25,11 +24,12 @@ from workbooks import layout, template
 from workbooks.layout import PLANNING_TABLES
 from workbooks.lp_cache import LpAnswerFiles, lp_cache_dir
 from workbooks.planning_tables import capacity_input_frame, planning_tables, read_capacity_input, read_scenario_inputs
-from workbooks.reader import read_forecast, require_layout
+from workbooks.reader import read_forecast, require_layout, table_names
 from workbooks.sop_grid import read_agreed, sop_grid
 from workbooks.stamps import WorkbookStamps, stamp_text
 from workbooks.tables import plan_stamps, plan_tables
 from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
+from workbooks.xlsx.txn import holding
 
 FORECAST_FILE = "forecast.csv"
 
@@ -231,11 +231,14 @@ class RefreshOutcome:
     families_without_forecast: list[str]
 
 
+@holding("refresh")
 def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> RefreshOutcome:
     """``sop refresh``: pull the source, plan with the workbook's own inputs, rewrite owned tables only.
 
     The Forecast grid and the other user inputs are read, never written; the S&OP grid's agreed-supply
-    numbers are carried over; everything else in the file stays byte-identical.
+    numbers are carried over; everything else in the file stays byte-identical. The workbook is held (lock,
+    journal recovery, optimistic check) from the first read to the replace, so no other sopxl command can
+    change the grid between the plan and the write (workbooks.xlsx.txn).
     """
     if not path.is_file():
         raise ValueError(f"{path}: no such workbook (create one with `sop new` or adopt yours with `sop attach`)")
@@ -252,12 +255,6 @@ def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: i
     report = refresh_file(path, tables, stamp_text(stamps), backups=backups)
     missing = sorted(set(families_of(snapshot)) - set(inputs.forecast["family"]))
     return RefreshOutcome(plan, report, missing)
-
-
-def table_names(path: Path) -> set[str]:
-    """The Excel table names a workbook holds."""
-    with CalamineWorkbook.from_path(path, load_tables=True) as book:
-        return set(book.table_names or [])
 
 
 def has_planning_sheets(path: Path) -> bool:

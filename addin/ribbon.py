@@ -210,10 +210,15 @@ def _current(book: xw.Book) -> tuple[Plan, Snapshot, dict[str, str]]:
 
 def publish_plan(book: xw.Book) -> str:
     """Freeze the plan the workbook shows as a numbered version; with a Tryton source, write it to the ERP too."""
-    plan, _snapshot, settings = _current(book)
+    from .pack.jobs import CurrentPlan, freeze_published
+
+    plan, snapshot, settings = _current(book)
     config = workbook_path(book).with_name("sop.toml")
     erp = load_settings(config) if settings.get("source", "").startswith("tryton") and config.is_file() else None
-    return "Published: " + publish.publish_plan(workbook_path(book), plan=plan, erp=erp).message + "."
+    result = publish.publish_plan(workbook_path(book), plan=plan, erp=erp)
+    current = CurrentPlan(plan, snapshot, live_reader.read_inputs(book, plan.horizon), settings)
+    kept = freeze_published(workbook_path(book), result.version.version, current)
+    return f"Published: {result.message}; {kept}."
 
 
 def new_scenario(book: xw.Book) -> str:
@@ -256,6 +261,19 @@ def _age(now: dt.datetime, iso: str) -> str:
     return f"{hours:.0f} hours ago" if hours < 48 else f"{hours / 24:.0f} days ago"
 
 
+def meeting_pack(book: xw.Book) -> str:
+    """Write the S&OP meeting deck (.pptx and PDF) of the plan the workbook shows, beside the workbook."""
+    from .pack.build import build_pack
+    from .pack.jobs import default_name, write_pack
+
+    plan, snapshot, settings = _current(book)
+    path = workbook_path(book)
+    inputs = live_reader.read_inputs(book, plan.horizon)
+    pack = build_pack(plan, snapshot, inputs, path, settings)
+    files = write_pack(pack, path.with_name(default_name(pack)))
+    return f"Meeting pack written: {files.pptx.name}" + (f" and {files.pdf.name}" if files.pdf else f" ({files.note})")
+
+
 @dataclass(frozen=True)
 class Action:
     label: str
@@ -269,6 +287,7 @@ ACTIONS: dict[str, Action] = {
     "publish": Action("Publish plan", publish_plan),
     "scenario": Action("New scenario", new_scenario),
     "freshness": Action("Show data freshness", show_freshness),
+    "pack": Action("Meeting pack", meeting_pack),
 }
 """Ribbon button tag -> action. The tags are the ``tag`` attributes in addin/xlam/customUI14.xml."""
 

@@ -177,10 +177,17 @@ def register(app: typer.Typer) -> None:
                 settings = load_settings()
             elif erp != "none":
                 raise ValueError("--erp must be 'tryton' or 'none'")
+            current = None
+            if workbook is not None:  # the plan and its inputs once, for the version and its meeting pack
+                from .pack.jobs import plan_to_publish
+
+                with step("planning"):
+                    current = plan_to_publish(source, workbook, months)
             with step("publishing the plan"):
                 result = publish_plan(
                     workbook,
                     source=source,
+                    plan=current.plan if current is not None else None,
                     store_url=store,
                     plan_name=plan,
                     note=note,
@@ -189,6 +196,12 @@ def register(app: typer.Typer) -> None:
                     months=months,
                 )
             console.print(result.message)
+            if current is not None and workbook is not None:
+                from .pack.jobs import freeze_published
+
+                with step("keeping the meeting pack with the version"):
+                    kept = freeze_published(workbook, result.version.version, current, store_url=store, plan_name=plan)
+                console.print(kept)
 
         guarded(run)
 

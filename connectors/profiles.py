@@ -24,6 +24,7 @@ from sop_functions import clock
 
 from .transport import ConfigError
 from .transport.redact import is_secret_name
+from .transport.security import URL_SETTINGS, allowed_hosts, check_url
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ COMMON = {
     # the company's time zone (IANA name): the snapshot's as-of time, and so "today" and the horizon's
     # first month, are taken in it; blank = this machine's zone (docs/connectors.md)
     "timezone": "",
+    # plain http:// to this profile's own hosts (credentials unencrypted on the wire): only on a network
+    # you trust; https and loopback need nothing (connectors/transport/security.py)
+    "allow_insecure_http": False,
 }
 KINDS: dict[str, KindSpec] = {
     "odoo": KindSpec(
@@ -173,6 +177,15 @@ def validate(name: str, profile: dict[str, Any]) -> list[str]:
     url = str(profile.get("url", ""))
     if "@" in url.split("//", 1)[-1].split("/", 1)[0] and ":" in url.split("//", 1)[-1].split("@", 1)[0]:
         problems.append(f"[{name}] url contains a password: put it in {env_name(name, 'PASSWORD')}")
+    if kind != "sql":
+        plain_ok = allowed_hosts(profile)
+        for key in URL_SETTINGS:
+            value = str(profile.get(key) or "")
+            if value.lower().startswith("http://"):
+                try:
+                    check_url(value, f"[{name}] {key}", plain_ok)
+                except ConfigError as exc:
+                    problems.append(str(exc))
     return problems
 
 

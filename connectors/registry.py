@@ -22,6 +22,7 @@ from .transport import ClientCredentials, ConfigError, HttpClient, RateLimiter, 
 from .transport.http import make_session
 from .transport.oauth import FileTokenStore, default_token_store
 from .transport.retry import Clock
+from .transport.security import allowed_hosts
 
 Now = Callable[[], dt.datetime]
 
@@ -36,7 +37,7 @@ def company_clock(timezone: str) -> Now:
 def _client(name: str, erp: str, base: str, p: dict[str, Any], clock: Clock, **kwargs: Any) -> HttpClient:
     timeout = float(p.get("timeout", 60.0))
     retry = RetryPolicy(max_attempts=int(p.get("max_attempts", 6)), max_total=float(p.get("max_total_seconds", 300.0)))
-    session = make_session(str(p.get("ca_bundle") or "") or None)
+    session = make_session(str(p.get("ca_bundle") or "") or None, insecure_hosts=allowed_hosts(p))
     return HttpClient(
         erp, base, session=session, retry=retry, timeout=(min(10.0, timeout), timeout), clock=clock, **kwargs
     )
@@ -183,4 +184,9 @@ def check_profile(name_or_kind: str, config_path: Path, *, clock: Clock | None =
         connector = build_connector(name, profile, clock=clock, base_dir=config_path.parent)
     except ConfigError as exc:
         return [EntityStatus("profile", "error", str(config_path), str(exc))]
-    return connector.check()
+    statuses = connector.check()
+    details = {s.detail for s in statuses}
+    if statuses and all(s.status == "error" for s in statuses) and len(details) == 1:
+        # one cause for every entity (the server is unreachable, the key refused): say it once
+        return [EntityStatus("connection", "error", ", ".join(s.source for s in statuses), details.pop())]
+    return statuses

@@ -29,6 +29,7 @@ from connectors.notices import DataWarning, log_warnings
 from sop_functions import clock
 from sop_functions.model import ENTITY_MODELS
 from sop_functions.snapshot import COLUMNS, FIELD_RULES, Snapshot, build_snapshot
+from workbooks.private import private_dir
 
 Status = Literal["ok", "missing", "error", "not configured"]
 
@@ -85,7 +86,7 @@ def snapshot_from_json(data: dict[str, Any]) -> Snapshot:
 
 
 def _write(path: Path, data: Any) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
         json.dump(data, fh, separators=(",", ":"))
         fh.flush()
         os.fsync(fh.fileno())
@@ -128,13 +129,13 @@ class SnapshotStore:
     def commit(self, result: SyncResult) -> Path:
         """Write the staged result to a new version, then switch ``current`` to it in one rename."""
         versions = self.root / "versions"
-        versions.mkdir(parents=True, exist_ok=True)
+        private_dir(versions)  # ERP data: readable by its owner only
         stamp = clock.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         folder = versions / f"{stamp}-{uuid.uuid4().hex[:8]}"
         staging = versions / f".staging-{folder.name}"
         previous = self.current()
         try:
-            staging.mkdir()
+            staging.mkdir(0o700)
             _write(staging / "snapshot.json", snapshot_to_json(result.snapshot))
             _write(staging / "state.json", result.state)
             _write(staging / "warnings.json", [w.to_json() for w in result.warnings])

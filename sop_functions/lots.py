@@ -4,7 +4,7 @@ Per item, from the ERP where it holds them (``Item.lot_min``, ``lot_multiple``, 
 
 1. nothing is ordered for a requirement of (about) zero;
 2. at least ``lot_min`` (a minimum order or batch size);
-3. rounded **up** to a multiple of ``lot_multiple`` (packs, pallets, batches of 70);
+3. rounded **up** to a multiple of ``lot_multiple`` (packs, pallets, batches of 70), else to whole units;
 4. at most ``lot_max`` per bucket (a supplier's or a line's limit): the cap wins over the multiple, and
    what it leaves unmet stays visible as a shortage (reason ``lot max``), it is not planned elsewhere.
 
@@ -21,6 +21,9 @@ import pandas as pd
 
 EPSILON = 1e-9
 """Requirements below this are float noise, not a reason to order."""
+WHOLE_UNIT = 1.0
+"""Without a lot multiple, planned orders are whole units (a split forecast gives fractional needs; nobody
+orders 3.09 chairs). Items sold by the kilogram or litre give their own finer ``lot_multiple`` (0.001)."""
 
 
 class LotError(ValueError):
@@ -60,9 +63,8 @@ class LotRules:
         """The lot for each item's requirement ``need`` (same shape as the rules' arrays)."""
         wanted = need > EPSILON
         qty = np.where(wanted, np.maximum(need, self.minimum), 0.0)
-        step = self.multiple > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rounded = np.ceil(qty / np.where(step, self.multiple, 1.0) - EPSILON) * self.multiple
-        qty = np.where(step & wanted, rounded, qty)
+        step = np.where(self.multiple > 0, self.multiple, WHOLE_UNIT)
+        rounded = np.ceil(qty / step - EPSILON) * step
+        qty = np.where(wanted, rounded, qty)
         capped: np.ndarray = np.minimum(qty, self.maximum)
         return capped

@@ -27,7 +27,8 @@ from .buckets import Horizon, count_beyond, sku_grid
 from .capacity import available_capacity, capacity_known, layer_load
 from .demand import build_demand, validate_forecast
 from .families import disaggregate, history_shares, unknown_families
-from .gaps import LAYERS, WINDOW, family_sums, shortage_and_excess, signed_gap, timing_both, top_gaps
+from .family_view import FLOW_SUMS, family_frame, family_totals
+from .gaps import LAYERS, WINDOW, shortage_and_excess, signed_gap, timing_both, top_gaps
 from .inventory import DECIMALS, cover_months, forward_demand, on_hand, project
 from .lead_times import earliest_receipt, label_position, release_positions
 from .lots import LotRules
@@ -35,6 +36,7 @@ from .proposal import SupplyInputs, hold_back_for_materials, propose
 from .snapshot import Snapshot
 from .supply import build_supply
 from .supply_lp import CapacityPlan, Costs, solve_capacity_plan
+from .why_short import family_reasons, sku_reasons
 
 LAYER_MEASURES = (
     "opening_inventory",
@@ -52,59 +54,10 @@ SKU_PLAN_COLUMNS = (
     "sku",
     "family",
     "bucket",
-    "forecast",
-    "orders",
-    "independent_demand",
-    "dependent_demand_firm",
-    "dependent_demand_proposed",
-    "demand_firm",
-    "demand_proposed",
-    "receipts",
-    "production",
-    "supply_firm",
-    "planned_purchases",
-    "planned_production",
-    "supply_proposed",
+    *FLOW_SUMS,
     "planned_by",
-    "safety_stock",
     *(f"{m}_{layer}" for layer in LAYERS for m in LAYER_MEASURES),
     "why_short",
-)
-FLOW_SUMS = (
-    "forecast",
-    "orders",
-    "independent_demand",
-    "dependent_demand_firm",
-    "dependent_demand_proposed",
-    "demand_firm",
-    "demand_proposed",
-    "receipts",
-    "production",
-    "supply_firm",
-    "planned_purchases",
-    "planned_production",
-    "supply_proposed",
-    "safety_stock",
-)
-FAMILY_LAYER_MEASURES = (
-    "projected_inventory",
-    "shortage_units",
-    "value_at_risk",
-    "excess_units",
-    "cash_tied_up",
-    "gap_units",
-    "gap_value",
-    "skus_short",
-    "skus_below_safety_stock",
-    "cover_months",
-)
-FAMILY_PLAN_COLUMNS = (
-    "family",
-    "bucket",
-    *FLOW_SUMS,
-    *(f"{m}_{layer}" for layer in LAYERS for m in FAMILY_LAYER_MEASURES),
-    "why_short",
-    "load_pct_proposed",
 )
 PLANNED_ORDER_COLUMNS = ("sku", "family", "kind", "bucket", "release_bucket", "qty", "planned_by", "note")
 
@@ -316,14 +269,16 @@ def build_plan(
         horizon.months_per_bucket,
     )
     sku_plan["planned_by"] = grid.flat(proposal.source)
-    sku_plan["why_short"] = _reasons(sku_plan, grid, inputs, proposal.planned, capacity_plan, routings, capacity, held)
+    sku_plan["why_short"] = sku_reasons(
+        sku_plan, grid, inputs, proposal.planned, capacity_plan, routings, capacity, held
+    )
     sku_plan = sku_plan[list(SKU_PLAN_COLUMNS)]
     load = layer_load(sku_plan, routings, capacity, horizon)
-    family_plan = _family_frame(sku_plan, horizon, load, routings)
+    family_plan = family_frame(sku_plan, horizon, load, routings)
     family_timing = timing_both(family_plan, "family", window)
     sku_timing = timing_both(sku_plan, "sku", window)
     sku_timing.insert(1, "family", sku_timing["sku"].map(items.set_index("sku")["family"]))
-    family_reason = _family_reasons(sku_plan, window)
+    family_reason = family_reasons(sku_plan, window)
     if not unknown_agreed.empty:
         notes.append(
             f"agreed supply for unknown famil(ies) ignored: {', '.join(sorted(set(unknown_agreed['family'])))}"
@@ -412,129 +367,6 @@ def _sku_frame(
             out[f"{name}_{layer}"] = grid.flat(array)
         out[f"below_safety_stock_{layer}"] = grid.flat(projected < inputs.target[:, None])
     return out
-
-
-def _family_frame(sku_plan: pd.DataFrame, horizon: Horizon, load: pd.DataFrame, routings: pd.DataFrame) -> pd.DataFrame:
-    """The family view: SKU sums, never netted; stock is the SKUs' stock (a backlog is a shortage, not
-    negative stock of the family); cover from the family's stock and demand."""
-    frame = sku_plan.copy()
-    for layer in LAYERS:
-        frame[f"stock_{layer}"] = frame[f"projected_inventory_{layer}"].clip(lower=0.0)
-        frame[f"skus_short_{layer}"] = (frame[f"shortage_units_{layer}"] > 0).astype("int64")
-        frame[f"skus_below_safety_stock_{layer}"] = frame[f"below_safety_stock_{layer}"].astype("int64")
-    sums = [*FLOW_SUMS]
-    for layer in LAYERS:
-        sums += [f"stock_{layer}", f"shortage_units_{layer}", f"value_at_risk_{layer}", f"excess_units_{layer}"]
-        sums += [f"cash_tied_up_{layer}", f"skus_short_{layer}", f"skus_below_safety_stock_{layer}"]
-    out = family_sums(frame, sums)
-    width = len(horizon.labels)
-    for layer in LAYERS:
-        out = out.rename(columns={f"stock_{layer}": f"projected_inventory_{layer}"})
-        out[f"gap_units_{layer}"] = signed_gap(
-            out[f"shortage_units_{layer}"].to_numpy(), out[f"excess_units_{layer}"].to_numpy()
-        )
-        out[f"gap_value_{layer}"] = signed_gap(
-            out[f"value_at_risk_{layer}"].to_numpy(), out[f"cash_tied_up_{layer}"].to_numpy()
-        )
-        stock = out[f"projected_inventory_{layer}"].to_numpy(dtype=float).reshape(-1, width)
-        flow = out[f"demand_{layer}"].to_numpy(dtype=float).reshape(-1, width)
-        out[f"cover_months_{layer}"] = cover_months(stock, forward_demand(flow), horizon.months_per_bucket).ravel()
-        out[f"skus_short_{layer}"] = out[f"skus_short_{layer}"].astype("int64")
-        out[f"skus_below_safety_stock_{layer}"] = out[f"skus_below_safety_stock_{layer}"].astype("int64")
-    reasons = sku_plan[sku_plan["why_short"] != ""].groupby(["family", "bucket"], observed=True)["why_short"]
-    joined = reasons.agg(lambda s: "; ".join(sorted(set(s))))
-    keys = pd.MultiIndex.from_arrays([out["family"], out["bucket"]])
-    out["why_short"] = joined.reindex(keys).fillna("").to_numpy()
-    out["load_pct_proposed"] = family_load(out, sku_plan, load, routings)
-    return out[list(FAMILY_PLAN_COLUMNS)]
-
-
-def family_load(
-    family_plan: pd.DataFrame, sku_plan: pd.DataFrame, load: pd.DataFrame, routings: pd.DataFrame
-) -> np.ndarray:
-    """Per family row: the highest proposed load % among the work centers its SKUs are routed through."""
-    out = np.full(len(family_plan), np.nan)
-    if load.empty or routings.empty:
-        return out
-    family_of = sku_plan.drop_duplicates("sku").set_index("sku")["family"]
-    used = routings.assign(family=routings["sku"].map(family_of))[["family", "work_center"]].drop_duplicates()
-    per = load[["work_center", "bucket", "load_pct_proposed"]].merge(used, on="work_center")
-    peak = per.groupby(["family", "bucket"])["load_pct_proposed"].max()
-    keys = pd.MultiIndex.from_arrays([family_plan["family"], family_plan["bucket"].astype(str)])
-    return peak.reindex(keys).to_numpy(dtype=float)
-
-
-def family_totals(family_plan: pd.DataFrame) -> pd.DataFrame:
-    """Horizon totals per family: flows summed over every bucket, the worst value at risk, excess at the end."""
-    by = family_plan.groupby("family", sort=True)
-    out = by[["demand_proposed", "supply_firm", "supply_proposed"]].sum().round(DECIMALS)
-    out["worst_value_at_risk_proposed"] = by["value_at_risk_proposed"].max()
-    out["cash_tied_up_end"] = by["cash_tied_up_proposed"].last()  # rows are in bucket order
-    return out.reset_index()
-
-
-def _reasons(
-    sku_plan: pd.DataFrame,
-    grid: _Grid,
-    inputs: SupplyInputs,
-    planned: np.ndarray,
-    capacity_plan: CapacityPlan | None,
-    routings: pd.DataFrame,
-    capacity: pd.DataFrame,
-    held: dict[tuple[int, int], set[int]],
-) -> np.ndarray:
-    """Why each SKU x bucket stays short after the proposal (empty where it is not short).
-
-    In order of precedence: lead time (nothing can arrive yet), capacity (the LP found a work center the
-    item uses full then or before), material (its production was held back for a component), lot max
-    (the per-bucket cap was reached), agreed supply (the planner's number is below the need).
-    """
-    short = grid.array(sku_plan["shortage_units_proposed"]) > 0
-    n, width = short.shape
-    out = np.full((n, width), "", dtype=object)
-    position = np.arange(width)[None, :]
-    lead = short & (position < inputs.earliest[:, None])
-    cap = inputs.lots.maximum[:, None]
-    capped = np.maximum.accumulate(np.isfinite(cap) & (planned >= cap - 1e-9), axis=1)
-    agreed = np.maximum.accumulate(~np.isnan(inputs.fixed), axis=1)
-    out[short & agreed] = "agreed supply"
-    out[short & capped] = "lot max"
-    held_by: dict[int, list[tuple[int, set[int]]]] = {}
-    for (p, t), components in held.items():
-        held_by.setdefault(p, []).append((t, components))
-    for i, k in zip(*np.nonzero(short & ~lead), strict=True):
-        names = {grid.skus[c] for t, components in held_by.get(int(i), []) if t <= k for c in components}
-        if names:
-            out[i, k] = "material: " + ", ".join(sorted(names))
-    if capacity_plan is not None:
-        centers = pd.Index(capacity["work_center"].astype(str))
-        bound = np.maximum.accumulate(capacity_plan.binding, axis=1)  # pre-building could have used any earlier month
-        uses = {s: centers.get_indexer(pd.Index(g["work_center"].astype(str))) for s, g in routings.groupby("sku")}
-        for i, k in zip(*np.nonzero(short & ~lead & capacity_plan.in_lp[:, None]), strict=True):
-            used = [w for w in uses.get(grid.skus[i], []) if w >= 0 and bound[w, k]]
-            if used:
-                out[i, k] = "capacity: " + ", ".join(str(centers[int(w)]) for w in used)
-    out[lead] = "lead time"
-    return grid.flat(out)
-
-
-def _family_reasons(sku_plan: pd.DataFrame, window: int) -> pd.Series:
-    """Per family: why its SKUs stay short within the window, by kind (``capacity: WC01, WC02 (3 SKUs)``)."""
-    within = sku_plan[(sku_plan["why_short"] != "") & (sku_plan["bucket"].cat.codes <= window)]
-    out = {}
-    for family, rows in within.groupby("family", observed=True):
-        kinds: dict[str, tuple[set[str], set[str]]] = {}
-        for sku, why in rows[["sku", "why_short"]].drop_duplicates().itertuples(index=False):
-            kind, _, names = str(why).partition(": ")
-            names_seen, skus = kinds.setdefault(kind, (set(), set()))
-            names_seen.update(n for n in names.split(", ") if n)
-            skus.add(str(sku))
-        parts = []
-        for kind, (names_seen, skus) in sorted(kinds.items(), key=lambda kv: -len(kv[1][1])):
-            label = f"{kind}: {', '.join(sorted(names_seen))}" if names_seen else kind
-            parts.append(f"{label} ({len(skus)} SKU{'s' if len(skus) > 1 else ''})")
-        out[family] = "; ".join(parts)
-    return pd.Series(out, dtype=object)
 
 
 def planned_orders(

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .bom import explode
-from .lots import LotRules
+from .lots import WHOLE_UNIT, LotRules
 
 Source = str
 """How a bucket's planned receipt came about: ``""`` (none), ``"netting"``, ``"lp"``, ``"agreed"``."""
@@ -193,9 +193,8 @@ def hold_back_for_materials(
             lacking = min(growth[c, k], proposal.dependent_planned[c, k])
             for p, t, per, use in uses:
                 keep = max(0.0, planned[p, t] - lacking * use / total / per)
-                step = inputs.lots.multiple[p]
-                if step > 0:
-                    keep = np.floor(keep / step + 1e-9) * step
+                step = inputs.lots.multiple[p] or WHOLE_UNIT
+                keep = np.floor(keep / step + 1e-9) * step  # what the parts allow, in whole lots
                 if keep < planned[p, t] - 1e-9:
                     fixed[p, t] = keep
                     held.setdefault((int(p), int(t)), set()).add(int(c))

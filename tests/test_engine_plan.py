@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from sop_functions.buckets import Horizon
-from sop_functions.plan import FAMILY_PLAN_COLUMNS, SKU_PLAN_COLUMNS, build_plan
+from sop_functions.family_view import FAMILY_PLAN_COLUMNS
+from sop_functions.plan import SKU_PLAN_COLUMNS, build_plan
 from sop_functions.snapshot import Snapshot, build_snapshot
 from workbooks import layout
 

@@ -8,11 +8,14 @@ Conflict rule: a family/month changed in more than one file is **not applied**; 
 value and every entry involved is reported (file, sheet, cell, owner, value). Nothing is guessed, and
 the other cells of those files still consolidate.
 
-Where the result goes: the master's Forecast grid is user-owned, and the part-level writer of
-:mod:`workbooks.xlsx` refuses user-owned tables (``FileTableWriter.write_table``), so
-:func:`write_forecast_grid` writes ``<master stem>.forecast.xlsx`` beside the master (a Forecast grid
-the plan can read with ``--workbook``, plus Changes and Issues sheets) and never opens the master for
-writing. See docs/forecasting.md.
+Where the result goes: the consolidated grid goes into the master's own Forecast grid (the one write of
+a user-owned table sopxl makes, because the user asked for it: :func:`apply_to_master`), and
+:func:`write_forecast_grid` also writes ``<master stem>.forecast.xlsx`` beside it (the grid plus Changes and
+Issues sheets, flagged cells noted). See docs/forecasting.md.
+
+Writer discipline (workbooks.xlsx.txn): the master is held from the read of its grid to the replace, and
+the audit run is journaled with the replace, so a crash leaves the old master and no record, or the new
+master and its record; never one without the other.
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ import xlsxwriter
 
 from sop_functions import clock
 from workbooks.xlsx import FileTableWriter
+from workbooks.xlsx.txn import writing
 
 from .cells import same_qty as _same
 from .cells import show_qty as _show
-from .forecast_audit import AuditStore, audit_path
+from .forecast_audit import AuditRun, AuditStore, PendingRun, audit_path
 from .forecast_files import (
     RULE_CONFLICT,
     RULE_FAMILY,
@@ -182,36 +186,59 @@ def collect(
     """Consolidate every forecast file of ``folder`` against the master's grid; write and audit the result.
 
     Months before the as-of month (default today) are closed: entries for them are issues. ``grid`` and
-    ``apply`` default to the master file on disk (read with calamine, written at the part level); the
-    Excel ribbon passes the live workbook's grid and its live writer instead.
+    ``apply`` default to the master file on disk (read with calamine under the writer's hold, written at
+    the part level with the audit run journaled); the Excel ribbon passes the live workbook's grid and
+    its live writer instead.
     """
     book = Path(master)
     files, skipped = forecast_files_in(Path(folder), book)
     parsed = [read_forecast_file(p) for p in files]
+    if grid is not None or apply is not None:
+        return _collect(folder, book, parsed, skipped, as_of, grid, apply)
+    with writing(book, "collect"):
+        return _collect(folder, book, parsed, skipped, as_of, None, None)
+
+
+def _collect(
+    folder: str | os.PathLike[str],
+    book: Path,
+    parsed: list[ForecastFile],
+    skipped: list[str],
+    as_of: dt.date | None,
+    grid: pd.DataFrame | None,
+    apply: Callable[[Consolidation], object] | None,
+) -> CollectResult:
     current_grid = read_forecast(book) if grid is None else grid
     today = as_of or clock.today()
     current = f"{today.year:04d}-{today.month:02d}"
     open_months = [m for m in current_grid["bucket"].astype(str).unique() if m >= current]
     result = consolidate(parsed, current_grid, open_months=open_months)
     out = write_forecast_grid(book, result)
-    (apply or (lambda r: apply_to_master(book, r)))(result)
-    collected_at = clock.now().replace(microsecond=0).isoformat()
-    run_id = uuid.uuid4().hex[:12]
+    run = AuditRun(
+        uuid.uuid4().hex[:12], clock.now().replace(microsecond=0).isoformat(), str(Path(folder)), str(out), result
+    )
     store = AuditStore(audit_path(book))
-    store.record(run_id, collected_at, str(Path(folder)), str(out), result)
-    return CollectResult(result, out, store.path, run_id, collected_at, tuple(skipped))
+    if apply is not None:
+        apply(result)
+        store.record(run.run_id, run.collected_at, run.folder, run.target, result)
+    elif result.changes.empty:
+        store.record(run.run_id, run.collected_at, run.folder, run.target, result)  # nothing to write
+    else:
+        apply_to_master(book, result, store.pending(run))
+    return CollectResult(result, out, store.path, run.run_id, run.collected_at, tuple(skipped))
 
 
-def apply_to_master(master: Path, result: Consolidation) -> None:
+def apply_to_master(master: Path, result: Consolidation, record: PendingRun | None = None) -> None:
     """Write the consolidated grid into the master's Forecast table in place (part level, safe save).
 
     The one write of a user-owned table sopxl makes, because the user asked for it: every other part of
     the master stays byte-identical, and a crash leaves the old or the new master, never a broken one.
+    ``record`` (the audit run) is journaled with the replace: written with it or not at all.
     """
     months = [c for c in result.grid.columns if c != FORECAST_KEY.field]
-    writer = FileTableWriter(master)
+    writer = FileTableWriter(master, command="collect")
     writer.write_table(forecast_spec(months), result.grid, user_action=True)
-    writer.commit()
+    writer.commit(pending=[record] if record is not None else [])
 
 
 def write_forecast_grid(master: Path, result: Consolidation) -> Path:

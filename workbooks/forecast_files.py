@@ -21,14 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 import xlsxwriter
-from python_calamine import CalamineWorkbook
 
 from sop_functions import clock
 
@@ -38,6 +38,8 @@ from .cells import is_blank as _blank
 from .cells import same_qty as _same
 from .cells import show_qty as _show
 from .layout import FORECAST_KEY, forecast_validation, is_month_bucket
+from .reader import open_book
+from .xlsx.txn import safe_write
 
 TEMPLATE_VERSION = "sopxl-forecast-1"
 INPUT_SHEET = "Forecast"
@@ -135,72 +137,84 @@ def write_forecast_file(
     stamp = (created_at or clock.now()).replace(microsecond=0).isoformat()
     values = _lookup(prefill)
     locked_set = set(locked)
-    book = xlsxwriter.Workbook(str(target), {"strings_to_formulas": False, "strings_to_urls": False})
-    try:
-        f = _formats(book)
-        sheet = book.add_worksheet(INPUT_SHEET)
-        sheet.write_string(0, 0, f"Sales forecast of {owner} (units per family and month)", f["title"])
-        sheet.write_string(
-            1,
-            0,
-            f"Owner: {owner} · template {TEMPLATE_VERSION} · made {stamp[:16].replace('T', ' ')}"
-            + (f" from {master}" if master else "")
-            + " · type in the yellow cells; grey months are locked",
-            f["stamp"],
-        )
-        mirror = book.add_worksheet(PREFILL_SHEET)
-        sheet.write_string(HEADER_ROW, 0, FORECAST_KEY.header, f["header"])
-        for j, month in enumerate(months, start=1):
-            sheet.write_string(HEADER_ROW, j, month, f["header"])
-        comment_col = len(months) + 1
-        sheet.write_string(HEADER_ROW, comment_col, COMMENT_HEADER, f["header"])
-        for i, family in enumerate(families, start=HEADER_ROW + 1):
-            sheet.write_string(i, 0, family, f["family"])
+
+    def build(out: IO[bytes]) -> None:
+        book = xlsxwriter.Workbook(out, {"strings_to_formulas": False, "strings_to_urls": False})
+        try:
+            f = _formats(book)
+            sheet = book.add_worksheet(INPUT_SHEET)
+            sheet.write_string(0, 0, f"Sales forecast of {owner} (units per family and month)", f["title"])
+            sheet.write_string(
+                1,
+                0,
+                f"Owner: {owner} · template {TEMPLATE_VERSION} · made {stamp[:16].replace('T', ' ')}"
+                + (f" from {master}" if master else "")
+                + " · type in the yellow cells; grey months are locked",
+                f["stamp"],
+            )
+            mirror = book.add_worksheet(PREFILL_SHEET)
+            sheet.write_string(HEADER_ROW, 0, FORECAST_KEY.header, f["header"])
             for j, month in enumerate(months, start=1):
-                value = values.get((family, month))
-                fmt = f["locked"] if month in locked_set else f["input"]
-                if value is None:
-                    sheet.write_blank(i, j, None, fmt)
-                else:
-                    sheet.write_number(i, j, value, fmt)
-                    mirror.write_number(i, j, value)
-            sheet.write_blank(i, comment_col, None, f["comment"])
-        last = HEADER_ROW + len(families)
-        for j, month in enumerate(months, start=1):
-            if month not in locked_set:
-                sheet.data_validation(
-                    HEADER_ROW + 1,
-                    j,
-                    last,
-                    j,
-                    forecast_validation(),
-                )
-        sheet.set_column(0, 0, min(max([len(x) for x in families] + [10]) + 2, 40))
-        sheet.set_column(1, len(months), 11)
-        sheet.set_column(comment_col, comment_col, 40)
-        sheet.freeze_panes(HEADER_ROW + 1, 1)
-        sheet.protect("", {"format_columns": True, "format_rows": True})
-        _baseline_sheet(book, f, baseline, families)
-        meta = book.add_worksheet(META_SHEET)
-        rows = {
-            "template_version": TEMPLATE_VERSION,
-            "owner": owner,
-            "families": "\n".join(families),
-            "months": ",".join(months),
-            "locked": ",".join(m for m in months if m in locked_set),
-            "created_at": stamp,
-            "master": master,
-        }
-        for r, (key, text) in enumerate(rows.items()):
-            meta.write_string(r, 0, key)
-            meta.write_string(r, 1, text)
-        for hidden in (meta, mirror):
-            hidden.protect()
-            hidden.very_hidden()
-        sheet.activate()
-    finally:
-        book.close()
+                sheet.write_string(HEADER_ROW, j, month, f["header"])
+            comment_col = len(months) + 1
+            sheet.write_string(HEADER_ROW, comment_col, COMMENT_HEADER, f["header"])
+            for i, family in enumerate(families, start=HEADER_ROW + 1):
+                sheet.write_string(i, 0, family, f["family"])
+                for j, month in enumerate(months, start=1):
+                    value = values.get((family, month))
+                    fmt = f["locked"] if month in locked_set else f["input"]
+                    if value is None:
+                        sheet.write_blank(i, j, None, fmt)
+                    else:
+                        sheet.write_number(i, j, value, fmt)
+                        mirror.write_number(i, j, value)
+                sheet.write_blank(i, comment_col, None, f["comment"])
+            last = HEADER_ROW + len(families)
+            for j, month in enumerate(months, start=1):
+                if month not in locked_set:
+                    sheet.data_validation(
+                        HEADER_ROW + 1,
+                        j,
+                        last,
+                        j,
+                        forecast_validation(),
+                    )
+            sheet.set_column(0, 0, min(max([len(x) for x in families] + [10]) + 2, 40))
+            sheet.set_column(1, len(months), 11)
+            sheet.set_column(comment_col, comment_col, 40)
+            sheet.freeze_panes(HEADER_ROW + 1, 1)
+            sheet.protect("", {"format_columns": True, "format_rows": True})
+            _baseline_sheet(book, f, baseline, families)
+            meta = book.add_worksheet(META_SHEET)
+            rows = {
+                "template_version": TEMPLATE_VERSION,
+                "owner": owner,
+                "families": "\n".join(families),
+                "months": ",".join(months),
+                "locked": ",".join(m for m in months if m in locked_set),
+                "created_at": stamp,
+                "master": master,
+            }
+            for r, (key, text) in enumerate(rows.items()):
+                meta.write_string(r, 0, key)
+                meta.write_string(r, 1, text)
+            for hidden in (meta, mirror):
+                hidden.protect()
+                hidden.very_hidden()
+            sheet.activate()
+        finally:
+            book.close()
+
+    # A rep's file is replaced whole (never read first): same lock and atomic replace as every writer.
+    safe_write(target, build, _verify_zip, backups=0, command="forecast-sheet", create=True)
     return target
+
+
+def _verify_zip(path: Path) -> None:
+    with zipfile.ZipFile(path) as zf:
+        bad = zf.testzip()
+    if bad is not None:
+        raise ValueError(f"writing the forecast file failed: part {bad} is damaged")
 
 
 def _formats(book: Any) -> dict[str, Any]:
@@ -264,7 +278,7 @@ def read_forecast_file(path: str | os.PathLike[str]) -> ForecastFile:
     name = file.name
     entered_at = dt.datetime.fromtimestamp(file.stat().st_mtime).astimezone().replace(microsecond=0).isoformat()
     try:
-        with CalamineWorkbook.from_path(file) as book:
+        with open_book(file, [META_SHEET, INPUT_SHEET, PREFILL_SHEET]) as book:
             sheets = book.sheet_names
             if META_SHEET not in sheets:
                 return _rejected(name, "", f"not a sopxl forecast file (no {META_SHEET} sheet)")

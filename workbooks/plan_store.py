@@ -10,9 +10,11 @@ parameterised SQL, two tables:
 - ``sop_plan_line``: the frozen numbers, per version, ``level`` (``sku`` / ``family``), item and bucket:
   demand, supply, production, projected inventory, gap value.
 
-Publishing the same plan twice (same lines, same as-of) returns the existing version instead of adding a
-copy. Version numbers are allocated inside the insert's transaction; two planners publishing at the
-same instant get distinct numbers or a clear error, never a merged version.
+Publishing is keyed on the plan's **content**: the same lines as the latest version return that version
+instead of adding a copy, whatever the ERP's as-of time (a live ERP's changes on every call). The check
+and the version number are done inside the insert's transaction (SQLite ``BEGIN IMMEDIATE``,
+PostgreSQL table lock), so two planners publishing at the same instant get one version for one plan, and
+distinct numbers for distinct plans, never a merged or duplicated version.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ import numpy as np
 import pandas as pd
 
 from sop_functions import clock
+
+from .private import connect_private
 
 LINE_VALUES = ("demand", "supply", "production", "projected_inventory", "gap_value")
 LINE_COLUMNS = ("level", "item", "family", "bucket", *LINE_VALUES)
@@ -120,13 +123,17 @@ def plan_lines(sku_plan: pd.DataFrame, family_plan: pd.DataFrame) -> pd.DataFram
     return pd.concat([level(sku_plan, "sku", "sku"), level(family_plan, "family", "family")], ignore_index=True)
 
 
-def fingerprint(lines: pd.DataFrame, as_of: dt.datetime) -> str:
-    """SHA-256 of the lines (values rounded to 1e-6) and the as-of time: equal plans, equal fingerprints."""
-    ordered = lines.sort_values(["level", "item", "bucket"]).reset_index(drop=True)
-    digest = hashlib.sha256(as_of.isoformat().encode())
-    digest.update(ordered[["level", "item", "family", "bucket"]].to_csv(index=False).encode())
-    digest.update(np.round(ordered[list(LINE_VALUES)].to_numpy(dtype=float), 6).tobytes())
-    return digest.hexdigest()
+CONTENT_PREFIX = "c1:"
+"""Marks fingerprints of the lines alone; older ones also hashed the as-of time (recomputed when compared)."""
+
+
+def fingerprint(lines: pd.DataFrame) -> str:
+    """SHA-256 of the lines (values rounded to 1e-6): equal plan content, equal fingerprints."""
+    ordered = lines[list(LINE_COLUMNS)].sort_values(["level", "item", "bucket"]).reset_index(drop=True)
+    digest = hashlib.sha256(ordered[["level", "item", "family", "bucket"]].to_csv(index=False).encode())
+    values = np.round(ordered[list(LINE_VALUES)].to_numpy(dtype=float), 6) + 0.0  # + 0.0: -0.0 hashes as 0.0
+    digest.update(values.tobytes())
+    return CONTENT_PREFIX + digest.hexdigest()
 
 
 class PlanStore:
@@ -189,7 +196,7 @@ class PlanStore:
         """Freeze ``lines`` (:data:`LINE_COLUMNS`) as the next version of ``plan``.
 
         Returns ``(version, created)``: ``created`` is False when the latest version already holds exactly
-        these lines for this as-of time (publishing twice adds nothing).
+        these lines (publishing the same plan twice adds nothing, even with a later ERP as-of time).
         """
         if as_of.utcoffset() is None:
             raise PlanStoreError("the snapshot's as-of time must be timezone-aware")
@@ -199,33 +206,48 @@ class PlanStore:
         values = lines[list(LINE_VALUES)].to_numpy(dtype=float)
         if not np.isfinite(values).all():
             raise PlanStoreError("plan lines hold missing or infinite numbers; nothing was published")
-        print_ = fingerprint(lines, as_of)
-        latest = self.latest(plan)
-        if latest is not None and latest.fingerprint == print_:
-            return latest, False
+        print_ = fingerprint(lines)
         when = (published_at or clock.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
         rows = lines[list(LINE_COLUMNS)].astype(object).to_numpy().tolist()
         with self._transaction() as cur:
             if self.dialect == "postgresql":
                 cur.execute("LOCK TABLE sop_plan_version IN SHARE ROW EXCLUSIVE MODE")
-            cur.execute(self._sql("SELECT COALESCE(MAX(version), 0) FROM sop_plan_version WHERE plan = ?"), (plan,))
-            number = int(cur.fetchone()[0]) + 1
             cur.execute(
-                self._sql(
-                    "INSERT INTO sop_plan_version (plan, version, published_at, published_by, source, as_of, note,"
-                    " fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                ),
-                (plan, number, when.isoformat(), published_by, source, as_of.isoformat(), note, print_),
+                self._sql("SELECT version, fingerprint FROM sop_plan_version WHERE plan = ? ORDER BY version DESC"),
+                (plan,),
             )
-            cur.executemany(
-                self._sql(
-                    "INSERT INTO sop_plan_line (plan, version, level, item, family, bucket, demand, supply,"
-                    " production, projected_inventory, gap_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                ),
-                [(plan, number, *row) for row in rows],
-            )
-        version = self.version(plan, number)
-        return version, True
+            latest = cur.fetchone()
+            created = latest is None or not self._same_content(cur, plan, int(latest[0]), str(latest[1]), print_)
+            number = (int(latest[0]) if latest is not None else 0) + (1 if created else 0)
+            if created:
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO sop_plan_version (plan, version, published_at, published_by, source, as_of, note,"
+                        " fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    ),
+                    (plan, number, when.isoformat(), published_by, source, as_of.isoformat(), note, print_),
+                )
+                cur.executemany(
+                    self._sql(
+                        "INSERT INTO sop_plan_line (plan, version, level, item, family, bucket, demand, supply,"
+                        " production, projected_inventory, gap_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    ),
+                    [(plan, number, *row) for row in rows],
+                )
+        return self.version(plan, number), created
+
+    def _same_content(self, cur: Any, plan: str, number: int, stored: str, wanted: str) -> bool:
+        if stored.startswith(CONTENT_PREFIX):
+            return stored == wanted
+        cur.execute(  # a version stored before content fingerprints: hash its frozen lines the same way
+            self._sql(
+                "SELECT level, item, family, bucket, demand, supply, production, projected_inventory, gap_value"
+                " FROM sop_plan_line WHERE plan = ? AND version = ?"
+            ),
+            (plan, number),
+        )
+        frame = pd.DataFrame(list(cur.fetchall()), columns=list(LINE_COLUMNS))
+        return not frame.empty and fingerprint(frame) == wanted
 
     def set_erp_status(self, plan: str, version: int, status: str, reference: str = "") -> None:
         """Record how the ERP write-back of a version went (``published``, ``failed: ...``, ``not supported``)."""
@@ -301,6 +323,6 @@ def open_store(url: str) -> PlanStore:
     path = Path(url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url).expanduser()
     if not path.parent.is_dir():
         raise PlanStoreError(f"cannot create the plan store {path}: folder {path.parent} does not exist")
-    lite = sqlite3.connect(path, isolation_level=None, timeout=30)
+    lite = connect_private(path, isolation_level=None, timeout=30)
     lite.execute("PRAGMA foreign_keys = ON")
     return PlanStore(lite, "sqlite")

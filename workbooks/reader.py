@@ -7,15 +7,17 @@ family, month and the rule it breaks, all at once so one fix-and-retry round is 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from python_calamine import CalamineTable, CalamineWorkbook, TableNotFound
+from python_calamine import CalamineError, CalamineTable, CalamineWorkbook, TableNotFound
 
 from .cells import Cell
 from .cells import cell_ref as _ref
@@ -31,7 +33,10 @@ from .layout import (
     is_month_bucket,
 )
 from .xlsx import errors as xlsx_errors
+from .xlsx import gate
+from .xlsx.formulas import suspect_cells
 from .xlsx.parts import Package, TablePart
+from .xlsx.zipio import iter_part
 
 
 class LayoutError(xlsx_errors.LayoutError):
@@ -83,12 +88,12 @@ def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
     there, else by the sheet's used range.
     """
     file = Path(path)
-    with CalamineWorkbook.from_path(file, load_tables=True) as book:
+    with open_book(file, [_forecast_sheet(file)]) as book:
         table = _table(book, FORECAST_TABLE)
         sheet = table.sheet if table is not None else FORECAST_SHEET
         if sheet not in book.sheet_names:
             raise LayoutError([_missing_sheet(FORECAST_SHEET, book.sheet_names)])
-        rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        rows = _rows(book, file, sheet)
     found = _find_header(rows, FORECAST_KEY.header)
     if found is None:
         raise LayoutError([f"sheet {sheet!r} has no header row starting with {FORECAST_KEY.header!r}"])
@@ -97,10 +102,68 @@ def read_forecast(path: str | os.PathLike[str]) -> pd.DataFrame:
     on_grid = table is not None and table.start == (header_row + 1, key_col)
     if table is not None and on_grid and table.end:
         last_row, last_col = table.end
-
+    suspects = _suspects(file, sheet, (header_row + 1, key_col + 1, last_row, last_col))
     return parse_forecast_grid(
-        rows, header_row=header_row, key_col=key_col, last_row=last_row, last_col=last_col, path=file
+        rows,
+        header_row=header_row,
+        key_col=key_col,
+        last_row=last_row,
+        last_col=last_col,
+        path=file,
+        suspects=suspects,
     )
+
+
+@contextlib.contextmanager
+def open_book(path: Path, sheets: Iterable[str] | None = None) -> Iterator[CalamineWorkbook]:
+    """A calamine workbook for reading ``sheets`` (None: any one), after the hostile-file gate.
+
+    The gate refuses hostile or oversized files before anything is expanded and hands calamine a view
+    when the workbook holds sheet kinds it cannot parse; calamine's own errors become one
+    :class:`~workbooks.xlsx.errors.WorkbookError` line.
+    """
+    with gate.readable(path, sheets) as view:
+        try:
+            book = CalamineWorkbook.from_path(view, load_tables=True)
+        except CalamineError as exc:
+            raise xlsx_errors.WorkbookError(f"{path.name} cannot be read as a workbook: {exc}") from None
+        with book:
+            try:
+                yield book
+            except CalamineError as exc:
+                raise xlsx_errors.WorkbookError(f"{path.name} cannot be read as a workbook: {exc}") from None
+
+
+def sheet_of_table(path: str | os.PathLike[str], table: str) -> str | None:
+    """The name of the sheet holding ``table``, read from the package (gated), or None."""
+    return gate.table_sheet(gate.check(path), table)
+
+
+def table_names(path: str | os.PathLike[str]) -> set[str]:
+    """Every table name of the workbook (gated; no sheet is expanded)."""
+    return set(gate.check(path).table_names)
+
+
+def _forecast_sheet(path: Path) -> str:
+    return sheet_of_table(path, FORECAST_TABLE) or FORECAST_SHEET
+
+
+def _rows(book: CalamineWorkbook, path: Path, sheet: str) -> Sequence[Sequence[Cell]]:
+    try:
+        rows: Sequence[Sequence[Cell]] = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except CalamineError as exc:
+        raise xlsx_errors.WorkbookError(f"{path.name}: sheet {sheet!r} cannot be read: {exc}") from None
+    return rows
+
+
+def _suspects(path: Path, sheet: str, area: tuple[int, int, int, int]) -> dict[tuple[int, int], str]:
+    """Cells of ``area`` on ``sheet`` holding errors or uncomputed formulas (calamine shows them blank)."""
+    part = gate.check(path).sheets.get(sheet)
+    if part is None:
+        return {}
+    with zipfile.ZipFile(path) as zf:
+        found = suspect_cells(part, iter_part(zf, part), area)
+    return {(s.row, s.col): s.describe() for s in found}
 
 
 def parse_forecast_grid(
@@ -112,12 +175,16 @@ def parse_forecast_grid(
     last_col: int,
     path: Path,
     origin: tuple[int, int] = (0, 0),
+    suspects: Mapping[tuple[int, int], str] | None = None,
 ) -> pd.DataFrame:
     """The grid's entries as ``family, bucket, qty``, or :class:`ForecastError` with every bad cell.
 
     ``rows`` is a matrix of cell values (from a file or from live Excel) whose ``[0][0]`` is the 0-based
     sheet cell ``origin``; the other arguments are matrix positions. Both readers share these rules.
+    ``suspects`` maps matrix positions of error and uncomputed-formula cells (a file reader sees them
+    blank) to what is wrong with them: each is reported, never planned as 0.
     """
+    flagged = suspects or {}
 
     def ref(r: int, c: int) -> str:
         return _ref(r + origin[0], c + origin[1])
@@ -154,6 +221,9 @@ def parse_forecast_grid(
             continue
         seen[family] = r
         for c, month in months.items():
+            if (r, c) in flagged:
+                issues.append(ForecastIssue(ref(r, c), family, month, f"{flagged[r, c]}; {FORECAST_RULE}"))
+                continue
             qty = _quantity(cells[c], ForecastIssue(ref(r, c), family, month, ""), issues)
             records.append((family, month, qty))
     if issues:
@@ -238,7 +308,8 @@ def read_table(path: str | os.PathLike[str], spec: TableSpec) -> pd.DataFrame:
     Raises :class:`LayoutError` if the table is gone or its headers changed (it may be on any sheet).
     Fully blank rows (the placeholder row of an empty table) are skipped.
     """
-    with CalamineWorkbook.from_path(Path(path), load_tables=True) as book:
+    file = Path(path)
+    with open_book(file, [s for s in [sheet_of_table(file, spec.name)] if s]) as book:
         table = _table(book, spec.name)
         problem = _table_problem(spec, _columns(table))
         if problem or table is None:
@@ -267,6 +338,7 @@ def check_layout(path: str | os.PathLike[str]) -> list[str]:
     refresh checks the layout of a workbook whose owned tables hold a million cells in well under a second.
     """
     file = Path(path)
+    gate.check(file)  # the hostile-file gate before any part is parsed
     with Package(file) as package:
         tables = {t.name: t for t in package.tables}
         sheets = [s.name for s in package.sheets]
@@ -276,8 +348,8 @@ def check_layout(path: str | os.PathLike[str]) -> list[str]:
     if sheet not in sheets:
         problems.append(_missing_sheet(FORECAST_SHEET, sheets))
     else:
-        with CalamineWorkbook.from_path(file) as book:
-            rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        with open_book(file, [sheet]) as book:
+            rows = _rows(book, file, sheet)
         if _find_header(rows, FORECAST_KEY.header) is None:
             problems.append(
                 f"the {sheet} sheet has no header row starting with "

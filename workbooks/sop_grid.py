@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook, TableNotFound
+from python_calamine import TableNotFound
 
 from sop_functions.buckets import PAST_DUE, Horizon, bucket_label
 from sop_functions.plan import Plan
@@ -122,7 +122,7 @@ def sop_grid(
                 row[column] = v
             rows.append(row)
     out = pd.DataFrame(rows, columns=[*KEYS, *columns])
-    out[columns] = out[columns].astype(float).replace([np.inf, -np.inf], np.nan)
+    out[columns] = out[columns].astype(float).replace([np.inf, -np.inf], np.nan).round(6)  # no float noise
     return out
 
 
@@ -227,8 +227,13 @@ def agreed_from_rows(
 
 def read_agreed(path: str | os.PathLike[str], horizon: Horizon) -> pd.DataFrame | None:
     """The agreed supply typed in a workbook file's tblSOP; None when the workbook has no S&OP grid."""
+    from .reader import open_book, sheet_of_table  # the hostile-file gate first, like every reader
+
     file = Path(path)
-    with CalamineWorkbook.from_path(file, load_tables=True) as book:
+    sheet_name = sheet_of_table(file, SOP_GRID_TABLE)
+    if sheet_name is None:
+        return None
+    with open_book(file, [sheet_name]) as book:
         try:
             table = book.get_table_by_name(SOP_GRID_TABLE)
         except TableNotFound:

@@ -7,6 +7,7 @@ stay text; spreadsheet cells keep calamine's types (numbers, dates, text). Probl
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
+
+from workbooks.xlsx.gate import readable
 
 from .errors import FileIssue
 from .mapping import EntityOptions
@@ -142,8 +145,9 @@ def _parse(path: Path, sep: str, encoding: str, name: str, issues: list[FileIssu
 def read_sheet(path: Path, entity: str, options: EntityOptions, issues: list[FileIssue]) -> pd.DataFrame | None:
     """The sheet ``options.sheet``, else the one named like the entity, else the first; values typed."""
     name = path.name
-    try:
-        with CalamineWorkbook.from_path(str(path)) as book:
+    gated = readable(path) if path.suffix.lower() in (".xlsx", ".xlsm") else contextlib.nullcontext(path)
+    try:  # the hostile-file gate first (zip bombs, DTDs, sheet kinds the reader cannot parse): one issue
+        with gated as checked, CalamineWorkbook.from_path(str(checked)) as book:
             sheets = book.sheet_names
             wanted = options.sheet or next((s for s in sheets if s.strip().lower() == entity), sheets[0])
             if wanted not in sheets:

@@ -24,6 +24,11 @@ class UnavailableError(ConnectorError):
     """The ERP could not be reached or kept failing (timeouts, 5xx, 429) within the retry budget."""
 
 
+class UnreachableError(UnavailableError):
+    """Nothing answers at the ERP's address (connection refused, unknown host, no route): not transient,
+    so never retried; the client then fails every further request at once with the same message."""
+
+
 class RateLimitedError(UnavailableError):
     """The ERP's rate limit (per minute or per day) would be exceeded; ``reset_at`` is when it resets."""
 

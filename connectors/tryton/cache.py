@@ -25,6 +25,8 @@ from typing import Any
 
 import pandas as pd
 
+from workbooks.private import connect_private, private_dir
+
 from .codec import dumps, loads
 from .history import shipped
 from .rows import Row, ref_id
@@ -73,8 +75,8 @@ class SyncCache:
         self.identity = identity
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, isolation_level=None)
+        private_dir(self.path.parent)
+        conn = connect_private(self.path, isolation_level=None)
         conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

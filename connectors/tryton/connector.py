@@ -42,6 +42,7 @@ class TrytonConnector:
             page_size=s.page_size,
             ca_bundle=s.ca_bundle,
             session_store=self.session_store(),
+            allow_insecure_http=s.allow_insecure_http,
         )
 
     def cache(self) -> SyncCache:

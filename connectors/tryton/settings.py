@@ -36,6 +36,9 @@ class TrytonSettings(BaseModel):
         description="Where the session is kept between runs (0600 file); default the system keyring, else "
         "~/.local/state/sopxl/tokens like the OAuth tokens",
     )
+    allow_insecure_http: bool = Field(
+        default=False, description="Plain http:// to this url's host (password unencrypted): trusted networks only"
+    )
     sync_overlap_seconds: float = Field(
         default=60.0,
         ge=0,

@@ -11,8 +11,10 @@ Safety rules this module keeps:
   demo server, the slowest request of a sync); the session key never appears in a log line or ``repr``, a
   stored session the server no longer accepts is replaced by one fresh login;
 - TLS certificates are always verified (a private CA can be given as a bundle path, never "off");
-- retries (connection errors, timeouts, 5xx) are bounded, with exponential backoff and jitter, and only for
-  idempotent calls.
+- plain ``http://`` to another host is refused (the password and session would cross the network in clear
+  text) unless ``allow_insecure_http`` names it; loopback is fine (connectors.transport.security);
+- retries (timeouts, dropped connections, 5xx) are bounded, with exponential backoff and jitter, and only
+  for idempotent calls; a refused connection or an unknown host is not transient: one attempt, one error.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
+
+from connectors.transport.http import unreachable_cause
+from connectors.transport.security import check_url, host_of
 
 from .codec import encode, loads
 from .errors import (
@@ -91,7 +96,10 @@ class TrytonTransport:
         ca_bundle: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         session_store: TokenStore | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
+        check_url(url, "Tryton", {host_of(url)} if allow_insecure_http else ())
+        self._allow_insecure_http = allow_insecure_http
         self.url = url.rstrip("/")
         self.database = database
         self.user = user
@@ -216,6 +224,7 @@ class TrytonTransport:
             page_size=self.page_size,
             ca_bundle=self._ca_bundle,
             sleep=self._sleep,
+            allow_insecure_http=self._allow_insecure_http,
         )
         other._session, other._context = self._session, self._context
         return other
@@ -227,7 +236,8 @@ class TrytonTransport:
         try:
             response = self._post("common.db.login", [self.user, {"password": self.__password}, "en"])
         except requests.RequestException as exc:
-            raise TrytonUnavailableError(f"cannot reach Tryton at {self.url}: {type(exc).__name__}") from None
+            cause = unreachable_cause(exc) or type(exc).__name__
+            raise TrytonUnavailableError(f"cannot reach Tryton at {self.url}: {cause}") from None
         if response.status_code in (401, 403):
             raise TrytonLoginError(
                 f"Tryton refused the login of user {self.user!r} on database {self.database!r} at {self.url}: "
@@ -290,6 +300,9 @@ class TrytonTransport:
             try:
                 response = self._post(method, params)
             except (requests.ConnectionError, requests.Timeout) as exc:
+                cause = unreachable_cause(exc)
+                if cause is not None:
+                    raise TrytonUnavailableError(f"cannot reach Tryton at {self.url}: {cause}") from None
                 if last:
                     raise TrytonUnavailableError(
                         f"cannot reach Tryton at {self.url} for {method} after {attempts} attempt(s): "

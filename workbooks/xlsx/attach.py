@@ -22,8 +22,8 @@ from .errors import LayoutError
 from .parts import CT_TABLE, CT_WORKSHEET, NS_MAIN, NS_MAIN_STRICT, REL_BASE, REL_BASE_STRICT, Package
 from .rebuild import Plan, verify_package, write_package
 from .refs import col_letters, make_range, parse_cell
-from .safe_save import safe_write
 from .tables import new_table_xml
+from .txn import safe_write, writing
 from .wbedit import decode, insert_children
 from .xmlsafe import esc_attr
 
@@ -117,7 +117,7 @@ def attach(path: str | Path, buckets: list[str], families: list[str], *, backups
     """Add sopxl's owned tables and the Forecast grid to an existing .xlsx/.xlsm at the part level."""
     started = time.monotonic()
     path = Path(path)
-    with Package(path) as pkg:
+    with writing(path, "attach"), Package(path) as pkg:
         specs = [*OWNED_TABLES, forecast_spec(buckets)]
         missing, present = _check_existing(pkg, specs)
         plan = Plan()

@@ -20,12 +20,14 @@ import pandas as pd
 from workbooks.layout import TableSpec, table_spec
 
 from .errors import LayoutError, WorkbookError
+from .journal import Pending
 from .parts import Package, TablePart
 from .rebuild import Plan, verify_package, write_package
 from .refs import parse_cell, parse_range
-from .safe_save import checkpoint, safe_write
+from .safe_save import checkpoint
 from .sheetdata import ROW_MARK, SheetRewriter, TableFill
 from .tables import update_table_xml
+from .txn import safe_write, writing
 from .wbedit import decode, ensure_full_calc_on_load, remove_elements, set_attribute
 from .xmlsafe import hardened_expat, local, parse_xml, stream_parse
 from .zipio import DEFAULT_LIMITS, ZipLimits, iter_part
@@ -70,6 +72,8 @@ class FileTableWriter:
     path: Path
     backups: int = 5
     limits: ZipLimits = DEFAULT_LIMITS
+    command: str = "refresh"
+    """The command writing, for the lock's holder and its messages (``refresh``, ``collect``)."""
     _queue: dict[str, _Queued] = field(default_factory=dict)
 
     def write_table(self, spec: TableSpec, frame: pd.DataFrame, *, user_action: bool = False) -> None:
@@ -90,16 +94,24 @@ class FileTableWriter:
             raise ValueError(f"{spec.name} has no stamp cell")
         self._queue.setdefault(spec.name, _Queued(spec)).stamp = text
 
-    def commit(self) -> RefreshReport:
+    def commit(self, pending: Sequence[Pending] = ()) -> RefreshReport:
+        """Apply the queue (all or nothing), with ``pending`` store records journaled around the replace.
+
+        Joins the caller's :func:`~workbooks.xlsx.txn.writing` of this path; without one, the lock is
+        taken before the workbook is read here.
+        """
         started = time.monotonic()
         path = Path(self.path)
-        with Package(path, self.limits) as pkg:
+        checkpoint("planned")  # the command has read the workbook and computed what to write
+        with writing(path, self.command), Package(path, self.limits) as pkg:
             plan, stats, expected = self._plan(pkg)
 
             def verify(tmp: Path) -> None:
                 verify_package(pkg, plan, tmp, lambda z: _check_sheets(z, stats, expected))
 
-            backup = safe_write(path, lambda fh: write_package(pkg, plan, fh), verify, backups=self.backups)
+            backup = safe_write(
+                path, lambda fh: write_package(pkg, plan, fh), verify, backups=self.backups, pending=pending
+            )
         rows = {name: q.frame.shape[0] for name, q in self._queue.items() if q.frame is not None}
         changed = tuple(sorted(plan.changed))
         return RefreshReport(path, rows, changed, tuple(sorted(plan.remove)), backup, time.monotonic() - started)

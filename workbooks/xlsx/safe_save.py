@@ -9,29 +9,34 @@ meanwhile; ``os.replace``; fsync the folder.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import os
+import re
 import shutil
 import signal
-import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 from sop_functions import clock
 
-from .errors import RefreshInProgressError, WorkbookChangedError, WorkbookError, WorkbookLockedError
+from .errors import RefreshInProgressError, WorkbookLockedError
 
 BACKUP_DIR = "sopxl-backups"
 FAULT_ENV = "SOPXL_FAULT"
 """Test hook: when set to a checkpoint name, the process SIGKILLs itself there (crash-safety tests)."""
+PAUSE_ENV = "SOPXL_PAUSE"
+"""Test hook: when set to a checkpoint name, the process SIGSTOPs itself there, so a race test can run
+another command at exactly that point and then SIGCONT it (no sleeps, no timing)."""
 
 
 def checkpoint(name: str) -> None:
-    """A named point of the save sequence where the crash tests can kill the process."""
+    """A named point of a writer where the crash and race tests can kill or pause the process."""
     if os.environ.get(FAULT_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(PAUSE_ENV) == name:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def office_lock_files(path: Path) -> list[Path]:
@@ -52,32 +57,53 @@ def check_not_open(path: Path) -> None:
         )
 
 
+LOCK_PREFIX = ".~sopxl-lock."
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(f"{LOCK_PREFIX}{path.name}")
+
+
 @contextlib.contextmanager
-def refresh_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``.~sopxl-lock.<name>`` beside the workbook (released on any exit)."""
-    lock_path = path.with_name(f".~sopxl-lock.{path.name}")
+def refresh_lock(path: Path, command: str = "refresh") -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``.~sopxl-lock.<name>`` beside the workbook (released on any exit).
+
+    The lock file names the holder (``command pid``) so a refused command can say who is writing.
+    """
+    lock = lock_path(path)
     while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RefreshInProgressError(
-                f"another sopxl refresh of {path.name} is running; wait for it to finish."
-            ) from None
+            raise RefreshInProgressError(_busy_message(path, lock)) from None
         try:
-            same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+            same = os.fstat(fd).st_ino == os.stat(lock).st_ino
         except FileNotFoundError:
             same = False
         if same:
             break
         os.close(fd)  # the holder removed the lock file while we waited on it: lock the new one
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{command} {os.getpid()}\n".encode(), 0)
     try:
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(lock_path)
+            os.unlink(lock)
         os.close(fd)
+
+
+def _busy_message(path: Path, lock: Path) -> str:
+    try:
+        command, _, pid = lock.read_text(encoding="utf-8", errors="replace").strip().partition(" ")
+    except OSError:
+        command, pid = "", ""
+    if not re.fullmatch(r"[a-z][a-z-]{0,30}", command):
+        command = "command"
+    who = f" (pid {pid})" if pid.isdigit() else ""
+    return f"another sopxl {command} of {path.name} is running{who}; wait for it to finish and retry."
 
 
 def make_backup(path: Path, keep: int) -> Path | None:
@@ -86,8 +112,11 @@ def make_backup(path: Path, keep: int) -> Path | None:
         return None
     folder = path.parent / BACKUP_DIR
     folder.mkdir(exist_ok=True)
-    stamp = clock.now().strftime("%Y%m%d-%H%M%S-%f")
-    target = folder / f"{path.stem}.{stamp}{path.suffix}"
+    when = clock.now()
+    target = folder / f"{path.stem}.{when.strftime('%Y%m%d-%H%M%S-%f')}{path.suffix}"
+    while target.exists():  # a frozen or coarse clock: the next microsecond keeps names unique and ordered
+        when += dt.timedelta(microseconds=1)
+        target = folder / f"{path.stem}.{when.strftime('%Y%m%d-%H%M%S-%f')}{path.suffix}"
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".~sopxl-backup-", suffix=".tmp")
     os.close(fd)
     try:
@@ -97,18 +126,18 @@ def make_backup(path: Path, keep: int) -> Path | None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    backups = sorted(folder.glob(f"{_glob_escape(path.stem)}.*{_glob_escape(path.suffix)}"))
+    backups = sorted(folder.glob(f"{glob_escape(path.stem)}.*{glob_escape(path.suffix)}"))
     for old in backups[:-keep]:
         with contextlib.suppress(FileNotFoundError):
             old.unlink()
     return target
 
 
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -116,55 +145,5 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _temp_prefix(path: Path) -> str:
+def temp_prefix(path: Path) -> str:
     return f".~sopxl-{path.name}-"
-
-
-def safe_write(
-    path: Path,
-    write: Callable[[IO[bytes]], None],
-    verify: Callable[[Path], None],
-    *,
-    backups: int = 5,
-) -> Path | None:
-    """Write a new version of ``path`` with ``write``, check it with ``verify``, then atomically replace.
-
-    Returns the backup path (None when ``backups`` is 0).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise WorkbookError(f"{path} does not exist or is not a file.")
-    check_not_open(path)
-    with refresh_lock(path):
-        for stale in path.parent.glob(_glob_escape(_temp_prefix(path)) + "*.tmp"):
-            with contextlib.suppress(FileNotFoundError):
-                stale.unlink()  # left by a killed refresh; we hold the lock, so nobody is writing it
-        before = os.stat(path)
-        backup = make_backup(path, backups)
-        checkpoint("backed-up")
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "w+b") as fh:
-                write(fh)
-                fh.flush()
-                checkpoint("written")
-                os.fsync(fh.fileno())
-            verify(tmp)
-            checkpoint("verified")
-            os.chmod(tmp, stat.S_IMODE(before.st_mode))
-            check_not_open(path)
-            now = os.stat(path)
-            if (now.st_size, now.st_mtime_ns, now.st_ino) != (before.st_size, before.st_mtime_ns, before.st_ino):
-                raise WorkbookChangedError(
-                    f"{path.name} was changed by someone else during the refresh; nothing was replaced. Refresh again."
-                )
-            checkpoint("before-replace")
-            os.replace(tmp, path)
-            checkpoint("replaced")
-            _fsync_dir(path.parent)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-    return backup

@@ -98,7 +98,19 @@ def iter_part(zf: zipfile.ZipFile, name: str, chunk: int = 1 << 16) -> Iterator[
         raise WorkbookError(f"part {name} cannot be decompressed ({exc}); the workbook is damaged.") from exc
 
 
+MAX_WHOLE_PART = 64 << 20
+"""Parts read into memory whole (workbook, relationships, content types, tables, pivot caches) above this
+are refused: Excel writes them in kilobytes, and a bigger one would cost its size again as a parsed tree."""
+
+
 def read_part(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A small part's bytes, refused from its declared size when it is not small."""
+    size = zf.getinfo(name).file_size
+    if size > MAX_WHOLE_PART:
+        raise UnsafeWorkbookError(
+            f"part {name} expands to {size} bytes; sopxl reads such parts whole and refuses more than "
+            f"{MAX_WHOLE_PART >> 20} MB (a part this big is damaged or hostile)."
+        )
     return b"".join(iter_part(zf, name))
 
 
