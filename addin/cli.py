@@ -88,6 +88,7 @@ def new(
     """Create a new S&OP workbook (optionally filled from a source)."""
 
     def run() -> None:
+        from workbooks.sku_detail import placed
         from workbooks.xlsx.txn import writing
 
         from . import pipeline
@@ -95,6 +96,9 @@ def new(
         with step("building workbook"), writing(path, "new", create=True):
             pipeline.new_workbook(path, source=source, months=months, force=force)
         console.print(f"created {path}")
+        detail = placed(path)
+        if detail is not None:
+            console.print(f"[yellow]note:[/] {detail.message}")
 
     guarded(run)
 
@@ -188,6 +192,8 @@ def refresh(
         console.print(f"refreshed {path} in {outcome.report.seconds:.1f} s: {rows}")
         if outcome.report.backup:
             console.print(f"backup: {outcome.report.backup}")
+        if outcome.sku_detail is not None:
+            console.print(f"[yellow]note:[/] {outcome.sku_detail.message}")
         if outcome.families_without_forecast:
             console.print(
                 "[yellow]note:[/] no Forecast row for "

@@ -5,6 +5,7 @@ Kept apart from :mod:`addin.cli` so that commands stay thin and every job is cal
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from sop_functions.plan import Plan, build_plan
 from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
 from sop_functions.supply_lp import reuse_answers
-from workbooks import layout, template
+from workbooks import layout, sku_detail, template
 from workbooks.layout import PLANNING_TABLES
 from workbooks.lp_cache import LpAnswerFiles, lp_cache_dir
 from workbooks.planning_tables import capacity_input_frame, planning_tables, read_capacity_input, read_scenario_inputs
@@ -32,6 +33,7 @@ from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
 from workbooks.xlsx.txn import holding
 
 FORECAST_FILE = "forecast.csv"
+log = logging.getLogger(__name__)
 
 
 Source = str | Snapshot
@@ -169,13 +171,19 @@ def new_workbook(
     months: int = 18,
     force: bool = False,
     forecast: pd.DataFrame | None = None,
+    excel_rows: int | None = None,
 ) -> Path:
-    """``sop new``: an empty template, or one filled from a source (its forecast.csv prefills the grid)."""
+    """``sop new``: an empty template, or one filled from a source (its forecast.csv prefills the grid).
+
+    SKU tables longer than a sheet (``excel_rows``, default Excel's) go to Parquet beside the workbook
+    (:mod:`workbooks.sku_detail`).
+    """
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise ValueError(f"{path}: a workbook path must end in .xlsx")
     if source is None:
         horizon = Horizon.from_as_of(pd.Timestamp(clock.today()), periods=months)
-        return template.new_workbook(path, horizon.labels, [], overwrite=force)
+        stale = sku_detail.place_sku_detail({}, path) if force else None  # an empty plan fits
+        return template.new_workbook(path, horizon.labels, [], overwrite=force, pending=sku_detail.pending(stale))
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     forecast = in_horizon(forecast_for(source, None) if forecast is None else forecast, horizon)
@@ -184,18 +192,26 @@ def new_workbook(
         plan = plan_for(snapshot, horizon, inputs)
         stamps = plan_stamps(plan)
         tables = workbook_tables(plan, snapshot, inputs, stamps, planning=True, grid=True)
+    if path.exists() and not force:  # before the SKU detail is staged
+        raise FileExistsError(f"{path} already exists; pass --force to replace it")
+    detail = sku_detail.apply(tables, path, excel_rows or sku_detail.EXCEL_ROWS)  # before anything is written
     planning = {name: tables.pop(name) for name in list(tables) if name in PLANNING_NAMES}
     planning |= input_tables(snapshot, inputs)
-    return template.new_workbook(
-        path,
-        horizon.labels,
-        families_of(snapshot),
-        forecast=forecast,
-        tables=tables,
-        stamps=stamps,
-        overwrite=force,
-        planning=planning,
-    )
+    try:
+        return template.new_workbook(
+            path,
+            horizon.labels,
+            families_of(snapshot),
+            forecast=forecast,
+            tables=tables,
+            stamps=stamps,
+            overwrite=force,
+            planning=planning,
+            pending=sku_detail.pending(detail),
+        )
+    finally:
+        if detail is not None:
+            detail.discard()  # the staged files when the workbook was not written (else already moved)
 
 
 PLANNING_NAMES = {spec.name for spec in PLANNING_TABLES}
@@ -229,10 +245,14 @@ class RefreshOutcome:
     plan: Plan
     report: RefreshReport
     families_without_forecast: list[str]
+    sku_detail: sku_detail.SkuDetail | None = None
+    """Where the SKU tables went when they did not fit in a sheet (None: they are in the workbook)."""
 
 
 @holding("refresh")
-def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: int = 5) -> RefreshOutcome:
+def refresh_workbook(
+    path: Path, *, source: Source, months: int = 18, backups: int = 5, excel_rows: int | None = None
+) -> RefreshOutcome:
     """``sop refresh``: pull the source, plan with the workbook's own inputs, rewrite owned tables only.
 
     The Forecast grid and the other user inputs are read, never written; the S&OP grid's agreed-supply
@@ -252,9 +272,17 @@ def refresh_workbook(path: Path, *, source: Source, months: int = 18, backups: i
         plan = plan_for(snapshot, horizon, inputs)
         stamps = plan_stamps(plan)
         tables = workbook_tables(plan, snapshot, inputs, stamps, planning=planning, grid=layout.SOP_GRID_TABLE in names)
-    report = refresh_file(path, tables, stamp_text(stamps), backups=backups)
+    detail = sku_detail.apply(tables, path, excel_rows or sku_detail.EXCEL_ROWS)  # before anything is written
+    outside = detail if detail is not None and detail.rows else None
+    if outside is not None:
+        log.warning("%s: %s", path.name, outside.message)
+    try:
+        report = refresh_file(path, tables, stamp_text(stamps), backups=backups, pending=sku_detail.pending(detail))
+    finally:
+        if detail is not None:
+            detail.discard()  # the staged files when the workbook was not replaced (else already moved)
     missing = sorted(set(families_of(snapshot)) - set(inputs.forecast["family"]))
-    return RefreshOutcome(plan, report, missing)
+    return RefreshOutcome(plan, report, missing, outside)
 
 
 def has_planning_sheets(path: Path) -> bool:

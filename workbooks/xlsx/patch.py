@@ -294,11 +294,17 @@ def _count_rows(new: zipfile.ZipFile, part: str, chunk_size: int = _READ) -> int
 
 
 def refresh_file(
-    path: str | Path, tables: Mapping[str, pd.DataFrame], stamp_text: str, *, backups: int = 5
+    path: str | Path,
+    tables: Mapping[str, pd.DataFrame],
+    stamp_text: str,
+    *,
+    backups: int = 5,
+    pending: Sequence[Pending] = (),
 ) -> RefreshReport:
     """Write each owned table present in ``tables`` (keyed by table name) and the stamps, all or nothing.
 
     Core tables and the supply-planning ones (layout 2) alike; user-owned input tables are refused.
+    ``pending``: stores beside the workbook that change with it (journaled, see :meth:`FileTableWriter.commit`).
     """
     specs = [table_spec(name, frame) for name, frame in tables.items()]  # KeyError for what sopxl does not own
     writer = FileTableWriter(Path(path), backups=backups)
@@ -306,4 +312,4 @@ def refresh_file(
         writer.write_table(spec, tables[spec.name])
         if spec.stamp_cell:
             writer.write_stamp(spec, stamp_text)
-    return writer.commit()
+    return writer.commit(pending)
