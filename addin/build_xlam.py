@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import xlwings
-
 from .ovba import Module, build_vba_project, read_template
 
 SOURCES = Path(__file__).with_name("xlam")
@@ -45,6 +43,8 @@ class XlwingsVba:
 
 
 def xlwings_dir() -> Path:
+    import xlwings  # imports pandas: only when building, not at `sop` start-up
+
     return Path(xlwings.__file__).parent
 
 
@@ -70,6 +70,8 @@ def stored_class_source(cls_text: str) -> str:
 
 def xlwings_vba() -> XlwingsVba:
     """xlwings' custom-add-in VBA module (PROJECT_NAME = sopxl) and Dictionary class from the installed wheel."""
+    import xlwings
+
     base = xlwings_dir()
     module = _crlf((base / "xlwings_custom_addin.bas").read_text(encoding="cp1252"))
     module, count = re.subn(

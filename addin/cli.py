@@ -1,6 +1,9 @@
 """The ``sop`` command line: build, plan, refresh and demo the S&OP workbook.
 
 Errors print as one clear message and a non-zero exit code; ``--debug`` shows the traceback.
+
+The command modules import pandas, the engine, the connectors and the forecasting stack inside the commands
+that use them, so that ``sop --help`` and every command start without loading what they do not run.
 """
 
 from __future__ import annotations
@@ -17,12 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from workbooks.xlsx.txn import writing
-
-from . import pipeline
-from .demo import demo_from_files, demo_from_tryton
 from .progress import Phases, Progress
-from .report import gap_table, gaps_json, print_notes, print_warnings
 
 app = typer.Typer(
     name="sop",
@@ -85,6 +83,8 @@ def phases() -> Phases:
 
 def report_warnings(progress: Progress) -> None:
     """The source's record warnings, one line each (the first 20, then a count)."""
+    from .report import print_warnings
+
     print_warnings(progress.warnings, WARNINGS_WHERE)
 
 
@@ -101,10 +101,18 @@ def new(
     """Create a new S&OP workbook (optionally filled from a source)."""
 
     def run() -> None:
+        from workbooks.sku_detail import placed
+        from workbooks.xlsx.txn import writing
+
+        from . import pipeline
+
         with phases() as progress, writing(path, "new", create=True):
             pipeline.new_workbook(path, source=source, months=months, force=force, progress=progress)
         report_warnings(progress)
         console.print(f"created {path}", markup=False)
+        detail = placed(path)
+        if detail is not None:
+            console.print(f"[yellow]note:[/] {escape(detail.message)}")
 
     guarded(run)
 
@@ -122,6 +130,9 @@ def plan(
     """Compute the plan and print what goes short first (never netted across SKUs), firm and after the proposal."""
 
     def run() -> None:
+        from . import pipeline
+        from .report import gap_table, gaps_json, print_notes
+
         with phases() as progress:
             result = pipeline.plan_from_source(source, workbook=workbook, months=months, progress=progress)
         if as_json:
@@ -151,6 +162,9 @@ def demo(
     """
 
     def run() -> None:
+        from .demo import demo_from_files, demo_from_tryton
+        from .report import gap_table, print_notes
+
         if source not in ("csv", "tryton"):
             raise ValueError(f"--source must be 'tryton' or 'csv', got {source!r}")
         with phases() as progress:
@@ -186,6 +200,9 @@ def refresh(
     """
 
     def run() -> None:
+        from . import pipeline
+        from .report import gap_table, print_notes
+
         with phases() as progress:
             outcome = pipeline.refresh_workbook(path, source=source, months=months, backups=backups, progress=progress)
         report_warnings(progress)
@@ -193,6 +210,8 @@ def refresh(
         console.print(f"refreshed {path} in {outcome.seconds:.1f} s: {rows}", markup=False)
         if outcome.report.backup:
             console.print(f"backup: {outcome.report.backup}", markup=False)
+        if outcome.sku_detail is not None:
+            console.print(f"[yellow]note:[/] {escape(outcome.sku_detail.message)}")
         console.print(gap_table(outcome.plan, 10))
         print_notes(outcome.plan)
 
@@ -213,6 +232,11 @@ def attach(
     """
 
     def run() -> None:
+        from workbooks.xlsx.txn import writing
+
+        from . import pipeline
+        from .report import gap_table, print_notes
+
         with phases() as progress, writing(path, "attach"):  # attach and its first refresh: one hold
             snapshot = pipeline.load_snapshot(source, progress=progress)  # read once, for both steps
             progress.phase(f"attaching sopxl to {path.name}")

@@ -11,10 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from connectors.profiles import KINDS, env_name, find_profile, load_profiles, write_profile
-from connectors.registry import check_profile, snapshot_from_profile, store_for, warnings_from_profile
 from connectors.transport import ConfigError, ConnectorError
-
-from .report import print_warnings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -92,6 +89,8 @@ def check_connection(
     config: ConfigOption = Path("sop.toml"),
 ) -> None:
     """Say per entity what is read from where and whether it works; exit 1 if anything fails."""
+    from connectors.registry import check_profile  # the connectors load pandas: not at `sop` start-up
+
     try:
         names = [profile] if profile else list(load_profiles(config))
     except ConnectorError as exc:
@@ -127,6 +126,10 @@ def sync_erp(
     full: Annotated[bool, typer.Option("--full", help="Re-read everything (drops deleted records).")] = False,
 ) -> None:
     """Sync the ERP into the local snapshot store (all or nothing) and print what was read."""
+    from connectors.registry import snapshot_from_profile, store_for, warnings_from_profile
+
+    from .report import print_warnings
+
     try:
         snapshot = snapshot_from_profile(profile, config, full=full)
     except (ConnectorError, OSError, ValueError) as exc:

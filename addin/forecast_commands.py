@@ -1,6 +1,8 @@
 """Demand-planning commands: ``sop forecast-sheet``, ``sop collect``, ``sop audit``, ``sop baseline``.
 
-Registered on the ``sop`` app by one line at the bottom of :mod:`addin.cli`.
+Registered on the ``sop`` app by one line at the bottom of :mod:`addin.cli`. The forecasting stack
+(statsforecast, statsmodels, scipy: over a second to import) and pandas are imported by the commands that
+use them, never at start-up.
 """
 
 from __future__ import annotations
@@ -11,25 +13,19 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sop_functions import clock
-from sop_functions.baseline import Baseline, baseline
-from sop_functions.buckets import Horizon
-from workbooks.forecast_audit import AuditStore, audit_path
-from workbooks.forecast_collect import CollectResult, collect
-from workbooks.forecast_files import FORECAST_FOLDER, write_forecast_file
-from workbooks.reader import read_forecast
-from workbooks.xlsx.safe_save import BACKUP_DIR
-from workbooks.xlsx.txn import recover
-
 from .cli import console, guarded, step
-from .pipeline import load_snapshot
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sop_functions.baseline import Baseline
+    from workbooks.forecast_collect import CollectResult
 
 SourceOpt = Annotated[
     str | None, typer.Option("--source", "-s", help="ERP export folder (for the baseline and as-of date).")
@@ -47,6 +43,8 @@ def _as_of(as_of: str | None, source: str | None) -> dt.date | None:
             return dt.date.fromisoformat(as_of)
         except ValueError:
             raise ValueError(f"--as-of {as_of!r} is not a date like 2026-11-25") from None
+    from .pipeline import load_snapshot
+
     return load_snapshot(source).as_of_date.date() if source else None
 
 
@@ -55,6 +53,11 @@ def _month(day: dt.date) -> str:
 
 
 def family_baseline(source: str, months: int) -> Baseline:
+    from sop_functions.baseline import baseline
+    from sop_functions.buckets import Horizon
+
+    from .pipeline import load_snapshot
+
     snapshot = load_snapshot(source)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     return baseline(snapshot.shipments, horizon, items=snapshot.items, level="family")
@@ -73,6 +76,13 @@ def make_forecast_sheet(
     as_of: dt.date | None = None,
 ) -> Path:
     """A rep's forecast file: the master grid's months (past ones locked), prefilled from the master."""
+    from sop_functions import clock
+    from sop_functions.buckets import Horizon
+    from workbooks.forecast_files import write_forecast_file
+    from workbooks.reader import read_forecast
+
+    from .pipeline import load_snapshot
+
     snapshot = load_snapshot(source) if source else None
     as_of = as_of or (snapshot.as_of_date.date() if snapshot is not None else clock.today())
     prefill: pd.DataFrame | None = None
@@ -121,6 +131,8 @@ def _collect_json(result: CollectResult) -> dict[str, Any]:
 def default_forecast_path(owner: str, workbook: Path | None) -> Path:
     """``forecasts/<owner>.xlsx`` beside the master (or here): the folder ``sop collect`` and the ribbon's
     Collect forecasts read. Characters a file name cannot hold become ``_``."""
+    from workbooks.forecast_files import FORECAST_FOLDER
+
     name = re.sub(r"[^\w .-]", "_", owner.strip()).strip(" .") or "forecast"
     folder = (workbook.parent if workbook is not None else Path()) / FORECAST_FOLDER
     return folder / f"{name}.xlsx"
@@ -192,6 +204,9 @@ def register(app: typer.Typer) -> None:
         """Consolidate the reps' forecast files into the master's Forecast grid, with an audit trail."""
 
         def run() -> None:
+            from workbooks.forecast_collect import collect
+            from workbooks.xlsx.safe_save import BACKUP_DIR
+
             with step("collecting forecast files"):
                 result = collect(folder, workbook, as_of=_as_of(as_of, source))
             if as_json:
@@ -231,6 +246,9 @@ def register(app: typer.Typer) -> None:
         """Show the forecast audit trail: who changed what, when, old -> new, comment."""
 
         def run() -> None:
+            from workbooks.forecast_audit import AuditStore, audit_path
+            from workbooks.xlsx.txn import recover
+
             path = audit_path(workbook)
             recover(workbook)  # a collect killed mid-write: complete or roll back its pending run first
             if not path.is_file():

@@ -6,6 +6,7 @@ Kept apart from :mod:`addin.cli` so that commands stay thin and every job is cal
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +24,10 @@ from sop_functions.capacity import available_capacity
 from sop_functions.plan import Plan, build_plan
 from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
-from sop_functions.supply_lp import Costs
-from workbooks import layout, template
+from sop_functions.supply_lp import Costs, reuse_answers
+from workbooks import layout, sku_detail, template
 from workbooks.layout import PLANNING_TABLES
+from workbooks.lp_cache import LpAnswerFiles, lp_cache_dir
 from workbooks.planning_tables import capacity_input_frame, planning_tables, read_capacity_input, read_scenario_inputs
 from workbooks.reader import ForecastGrid, read_forecast_grid, require_layout, table_names
 from workbooks.sop_grid import grid_columns, read_agreed, sop_grid
@@ -35,6 +37,9 @@ from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
 from workbooks.xlsx.txn import holding
 
 from .progress import Progress, counts
+
+log = logging.getLogger(__name__)
+
 
 Source = str | Snapshot
 """``--source``: an export folder, ``tryton`` (the sop.toml profile), or an already pulled snapshot."""
@@ -197,9 +202,15 @@ def plan_from_source(
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     inputs = inputs_for(source, workbook, horizon)
     progress.phase("planning")
-    plan = plan_for(snapshot, horizon, inputs)
+    with reuse_answers(lp_answers(workbook)):
+        plan = plan_for(snapshot, horizon, inputs)
     progress.done(planned(plan))
     return plan
+
+
+def lp_answers(workbook: Path | None) -> LpAnswerFiles | None:
+    """Where the supply LP's answers are kept for ``workbook`` (beside it); None without a workbook."""
+    return None if workbook is None else LpAnswerFiles(lp_cache_dir(workbook))
 
 
 def planned(plan: Plan) -> str:
@@ -254,8 +265,13 @@ def new_workbook(
     force: bool = False,
     forecast: pd.DataFrame | None = None,
     progress: Progress | None = None,
+    excel_rows: int | None = None,
 ) -> Path:
-    """``sop new``: an empty template, or one filled from a source (its forecast.csv prefills the grid)."""
+    """``sop new``: an empty template, or one filled from a source (its forecast.csv prefills the grid).
+
+    SKU tables longer than a sheet (``excel_rows``, default Excel's) go to Parquet beside the workbook
+    (:mod:`workbooks.sku_detail`).
+    """
     progress = progress or Progress()
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise ValueError(f"{path}: a workbook path must end in .xlsx")
@@ -263,30 +279,38 @@ def new_workbook(
         raise FileExistsError(f"{path} already exists; pass --force to replace it")
     if source is None:
         horizon = Horizon.from_as_of(pd.Timestamp(clock.today()), periods=months)
-        return template.new_workbook(path, horizon.labels, [], overwrite=force)
+        stale = sku_detail.place_sku_detail({}, path) if force else None  # an empty plan fits
+        return template.new_workbook(path, horizon.labels, [], overwrite=force, pending=sku_detail.pending(stale))
     snapshot = load_snapshot(source, progress=progress)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     origin = forecast_origin(source, None) if forecast is None else ""
     forecast = in_horizon(forecast_for(source, None) if forecast is None else forecast, horizon)
     inputs = WorkbookInputs(forecast, forecast_from=origin or f"the Forecast grid of {path.name}")
     progress.phase("planning")
-    plan = plan_for(snapshot, horizon, inputs)
+    with reuse_answers(lp_answers(path)):
+        plan = plan_for(snapshot, horizon, inputs)
     progress.done(planned(plan))
     progress.phase(f"writing {path.name}")
     stamps = plan_stamps(plan)
     tables = workbook_tables(plan, snapshot, inputs, stamps, planning=True, grid=True)
+    detail = sku_detail.apply(tables, path, excel_rows or sku_detail.EXCEL_ROWS)  # before anything is written
     planning = {name: tables.pop(name) for name in list(tables) if name in PLANNING_NAMES}
     planning |= input_tables(snapshot, inputs)
-    written = template.new_workbook(
-        path,
-        horizon.labels,
-        families_of(snapshot),
-        forecast=forecast,
-        tables=tables,
-        stamps=stamps,
-        overwrite=force,
-        planning=planning,
-    )
+    try:
+        written = template.new_workbook(
+            path,
+            horizon.labels,
+            families_of(snapshot),
+            forecast=forecast,
+            tables=tables,
+            stamps=stamps,
+            overwrite=force,
+            planning=planning,
+            pending=sku_detail.pending(detail),
+        )
+    finally:
+        if detail is not None:
+            detail.discard()  # the staged files when the workbook was not written (else already moved)
     rows = sum(len(frame) for frame in (*tables.values(), *planning.values()))
     progress.done(f"wrote {path.name}: {rows:,} rows in {len(tables) + len(planning) + 1} tables")
     return written
@@ -326,11 +350,19 @@ class RefreshOutcome:
     """The whole refresh: reading the source, planning and writing (``report.seconds`` is the write alone)."""
     months_added: tuple[str, ...] = ()
     """Month columns the Forecast grid gained (the horizon moved on since it was made)."""
+    sku_detail: sku_detail.SkuDetail | None = None
+    """Where the SKU tables went when they did not fit in a sheet (None: they are in the workbook)."""
 
 
 @holding("refresh")
 def refresh_workbook(
-    path: Path, *, source: Source, months: int = 18, backups: int = 5, progress: Progress | None = None
+    path: Path,
+    *,
+    source: Source,
+    months: int = 18,
+    backups: int = 5,
+    progress: Progress | None = None,
+    excel_rows: int | None = None,
 ) -> RefreshOutcome:
     """``sop refresh``: pull the source, plan with the workbook's own inputs, rewrite owned tables only.
 
@@ -350,18 +382,29 @@ def refresh_workbook(
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     before = inputs_for(source, path, horizon)
     inputs, grow = new_forecast_months(before, horizon)
+    names = table_names(path)
+    planning = all(name in names for name in PLANNING_NAMES)
     progress.phase("planning")
-    plan = plan_for(snapshot, horizon, inputs)
+    with reuse_answers(lp_answers(path)):  # an LP whose inputs did not change since the last run is not solved
+        plan = plan_for(snapshot, horizon, inputs)
     progress.done(planned(plan))
     progress.phase(f"writing {path.name}")
     stamps = plan_stamps(plan)
-    names = table_names(path)
-    planning = all(name in names for name in PLANNING_NAMES)
     tables = workbook_tables(plan, snapshot, inputs, stamps, planning=planning, grid=layout.SOP_GRID_TABLE in names)
+    detail = sku_detail.apply(tables, path, excel_rows or sku_detail.EXCEL_ROWS)  # before anything is written
+    outside = detail if detail is not None and detail.rows else None
+    if outside is not None:
+        log.warning("%s: %s", path.name, outside.message)
     grown = {layout.forecast_spec(list(before.grid.months)): grow} if grow and before.grid else None
-    report = refresh_file(path, tables, stamp_text(stamps), backups=backups, grow=grown)
+    try:
+        report = refresh_file(
+            path, tables, stamp_text(stamps), backups=backups, grow=grown, pending=sku_detail.pending(detail)
+        )
+    finally:
+        if detail is not None:
+            detail.discard()  # the staged files when the workbook was not replaced (else already moved)
     progress.done(f"wrote {path.name}: {sum(report.rows.values()):,} rows in {len(report.rows)} tables")
-    return RefreshOutcome(plan, report, time.monotonic() - started, grow)
+    return RefreshOutcome(plan, report, time.monotonic() - started, grow, outside)
 
 
 def new_forecast_months(inputs: WorkbookInputs, horizon: Horizon) -> tuple[WorkbookInputs, tuple[str, ...]]:

@@ -11,18 +11,18 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from sop_functions.capacity import overloads
-from sop_functions.materials import material_shortages
-from sop_functions.scenarios import Change, Scenario, compare, compare_capacity, run_scenarios, scenarios_from_table
-from sop_functions.supply_lp import Costs
 from workbooks import layout
+
+if TYPE_CHECKING:  # imported by the commands that run them: `sop --help` loads neither pandas nor the engine
+    import pandas as pd
+
+    from sop_functions.scenarios import Change
 
 Workbook = Annotated[Path | None, typer.Option("--workbook", "-w", help="The S&OP workbook (forecast, capacity).")]
 Source = Annotated[str, typer.Option("--source", "-s", help="An ERP export folder.")]
@@ -113,6 +113,9 @@ def register(app: typer.Typer) -> None:
 
         def run() -> None:
             from addin import pipeline
+            from sop_functions.capacity import overloads
+            from sop_functions.materials import material_shortages
+            from sop_functions.supply_lp import Costs
 
             with step("planning and checking capacity"):
                 snapshot, horizon, inputs = _inputs(source, workbook, months)
@@ -158,6 +161,14 @@ def register(app: typer.Typer) -> None:
         """Compare the base plan with what-ifs: the workbook's Scenarios sheet, or one given by options."""
 
         def run() -> None:
+            from sop_functions.scenarios import (
+                Change,
+                Scenario,
+                compare,
+                compare_capacity,
+                run_scenarios,
+                scenarios_from_table,
+            )
             from workbooks.planning_tables import read_scenario_inputs
 
             changes = [_change("demand", d) for d in demand or []]
@@ -243,6 +254,8 @@ def register(app: typer.Typer) -> None:
         """List the published versions of the plan: number, when, who, ERP as-of, ERP status."""
 
         def run() -> None:
+            import pandas as pd
+
             from workbooks.plan_store import default_store_url
 
             from .publish import list_versions, plan_name_for
@@ -304,6 +317,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _change(kind: str, text: str) -> Change:
+    from sop_functions.scenarios import Change
+
     """``--demand Bikes=20`` / ``--capacity WC03=-10``: a target and a change in percent points."""
     option = f"--{kind}"
     target, sep, pct = text.rpartition("=")

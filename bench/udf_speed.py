@@ -1,6 +1,6 @@
 """Per-call Python cost of the SOP_ worksheet functions (``python -m bench.udf_speed``).
 
-Measures, on the demo plan:
+Measures, on the plan of a demo company with 200 families (:data:`UDF_SIZE`):
 
 - 3,600 single-cell ``SOP_GAP`` calls the way xlwings' COM server runs them (real ``__xlfunc__`` options,
   every argument through ``xlwings.conversion.read``, the result through ``conversion.write``), with the
@@ -26,7 +26,7 @@ import pandas as pd
 from addin import pipeline
 from addin.plan_cache import PlanCache, PlanKey, PlanStore
 from bench.harness import best_time
-from connectors.demo_data import write_export_folder
+from connectors.demo_data import DemoSize, write_export_folder
 
 # The test harness (real xlwings decorators + conversion on Linux) is test code: loaded untyped.
 harness: Any = importlib.import_module("tests.xlwings_udf_harness")
@@ -37,22 +37,27 @@ MISSING, call_udf, excel_engine, load_real_udfs = (
     harness.load_real_udfs,
 )
 
-CELLS = 3600
+UDF_SIZE = DemoSize(1_000, 200, 2, 5, 36, 3_000, 800, 300, 100_000, 60)
+"""200 families (+ Components): the 200 family x 18 month sheet of formulas the docstring describes."""
+FAMILIES, MONTHS = 200, 18
+CELLS = FAMILIES * MONTHS
 GOAL_US = 20.0
 STAMP = "C:\\plans\\SOP.xlsx|2026-11-25T14:00:00+01:00"
 
 
 def main() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        export = write_export_folder(Path(tmp) / "erp", seed=7)
+        export = write_export_folder(Path(tmp) / "erp", UDF_SIZE, seed=7)
         snapshot = pipeline.load_snapshot(str(export))
         plan = pipeline.plan_from_source(str(export))
         udfs = load_real_udfs()
         udfs.CACHE = PlanCache(PlanStore(Path(tmp) / "plans"))
         index = udfs.CACHE.put(PlanKey.parse(STAMP), plan, snapshot)
-    families = list(index.families)
-    months = list(index.buckets[1:])
-    cells = [(families[i % len(families)], months[i % len(months)]) for i in range(CELLS)]
+    families = [f for f in index.families if f != "Components"][:FAMILIES]
+    months = list(index.buckets[1:])[:MONTHS]
+    if len(families) < FAMILIES or len(months) < MONTHS:
+        raise RuntimeError(f"the demo plan has {len(families)} families x {len(months)} months, not 200 x 18")
+    cells = [(family, month) for family in families for month in months]
     frame = plan.family_plan.assign(bucket=plan.family_plan["bucket"].astype(str)).set_index(["family", "bucket"])
     gap = frame["gap_units_proposed"]
 

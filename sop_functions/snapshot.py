@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -191,23 +191,67 @@ def _issues(entity: str, frame: pd.DataFrame, name: str, bad: pd.Series, message
     ]
 
 
+def _distinct_texts(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """``(codes, distinct texts)`` of a column of texts (categorical, or object holding only str), so
+    that each text is stripped and checked once; codes are -1 where the value is missing. None for a
+    column of anything else (numbers, mixed), which is checked value by value."""
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        categories = raw.cat.categories
+        if len(categories) and pd.api.types.infer_dtype(categories, skipna=True) != "string":
+            return None
+        return raw.cat.codes.to_numpy(), pd.Series(categories, dtype=object)
+    if raw.dtype != object or pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+        return None
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    return codes, pd.Series(uniques, dtype=object)
+
+
+def _text_values(raw: pd.Series, fill: str) -> tuple[pd.Series, pd.Series]:
+    """Stripped texts (``fill`` where missing) and the missing mask (NA or nothing but white space)."""
+    distinct = _distinct_texts(raw)
+    if distinct is None:
+        missing = raw.isna() | (raw.astype(str).str.strip() == "") if raw.dtype == object else raw.isna()
+        return raw.where(~missing, fill).astype(str).str.strip(), missing
+    codes, texts = distinct
+    stripped = texts.str.strip().to_numpy(dtype=object)
+    blank = np.append(stripped == "", True)  # code -1 (missing) reads the appended True
+    missing = blank[codes]
+    values = np.append(stripped, fill)[np.where(missing, len(stripped), codes)]
+    return pd.Series(values, index=raw.index, dtype=object), pd.Series(missing, index=raw.index)
+
+
+def _per_text(values: pd.Series, check: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``check`` (text -> bool) applied once per distinct text of ``values`` (no NA) and spread over the rows."""
+    codes, uniques = pd.factorize(values)
+    result = check(pd.Series(uniques, dtype=object)).to_numpy(dtype=bool)
+    return pd.Series(result[codes] if len(result) else np.zeros(len(values), dtype=bool), index=values.index)
+
+
+def _missing(raw: pd.Series) -> pd.Series:
+    """NA, or (in a column of objects) a value that is nothing but white space."""
+    if raw.dtype != object:
+        return raw.isna()
+    _, missing = _text_values(raw, "")
+    return missing
+
+
 def _coerce(entity: str, frame: pd.DataFrame, rule: FieldRule) -> tuple[pd.Series, list[Issue]]:
     raw = frame[rule.name]
-    missing = raw.isna() | (raw.astype(str).str.strip() == "") if raw.dtype == object else raw.isna()
     issues: list[Issue] = []
     values: pd.Series
     if rule.kind in ("str", "choice"):
-        fill = "" if rule.default is None else str(rule.default)
-        values = raw.where(~missing, fill).astype(str).str.strip()
+        values, missing = _text_values(raw, "" if rule.default is None else str(rule.default))
         if rule.kind == "choice":
-            bad = ~values.isin(rule.choices) & ~missing
+            bad = ~_per_text(values, lambda texts: texts.isin(rule.choices)) & ~missing
             expected = ", ".join(rule.choices)
             issues += _issues(entity, frame, rule.name, bad, lambda v: f"must be one of {expected}, got {v!r}")
         if rule.min_length and not rule.nullable:
-            bad = values.str.len() < rule.min_length
+            shortest = rule.min_length
+            bad = _per_text(values, lambda texts: texts.str.len() < shortest)
             bad &= ~(missing & (rule.required or rule.kind == "choice"))  # reported below as missing
             issues += _issues(entity, frame, rule.name, bad, lambda v: "must not be empty")
     elif rule.kind == "date":
+        missing = _missing(raw)
         values = pd.to_datetime(raw, errors="coerce", format="mixed") if raw.dtype == object else raw
         if not isinstance(values.dtype, np.dtype) or values.dtype.kind != "M":
             values = pd.to_datetime(values, errors="coerce")
@@ -217,6 +261,7 @@ def _coerce(entity: str, frame: pd.DataFrame, rule: FieldRule) -> tuple[pd.Serie
         bad = values.isna() & ~missing
         issues += _issues(entity, frame, rule.name, bad, lambda v: f"not a date: {v!r}")
     else:
+        missing = _missing(raw)
         values = pd.to_numeric(raw, errors="coerce").astype("float64")
         bad = values.isna() & ~missing
         issues += _issues(entity, frame, rule.name, bad, lambda v: f"not a number: {v!r}")
@@ -311,13 +356,19 @@ def build_snapshot(source: str, as_of: dt.datetime, frames: Mapping[str, pd.Data
 
 
 def snapshot_from_records(
-    source: str, as_of: dt.datetime, records: Mapping[str, Iterable[Record | Mapping[str, Any]]]
+    source: str,
+    as_of: dt.datetime,
+    records: Mapping[str, Iterable[Record | Mapping[str, Any]]],
+    *,
+    frames: Mapping[str, pd.DataFrame] | None = None,
 ) -> Snapshot:
     """Build a snapshot from per-record data (JSON APIs), validating each record with its pydantic model.
 
     Every record's errors are collected (``row`` is its position in the entity's list) before raising.
+    ``frames`` are entities given as frames instead (a long history): they are validated like every frame
+    of :func:`build_snapshot`, vectorised, by the same rules.
     """
-    frames: dict[str, pd.DataFrame] = {}
+    frames = dict(frames or {})
     issues: list[Issue] = []
     for entity, rows in records.items():
         model = ENTITY_MODELS[entity]

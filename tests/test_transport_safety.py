@@ -182,7 +182,8 @@ def test_audit_plan_and_sync_stores_are_created_readable_by_their_owner_only(ope
     assert _mode(audit_path(world.master)) == 0o600
     assert _mode(world.master.with_name("SOP.plans.sqlite")) == 0o600
     cache = SyncCache(tmp_path / ".sop-cache" / "tryton-x.sqlite", "id")
-    cache.save({}, {}, {}, full=True)
+    with cache.transaction(full=True):
+        pass
     assert _mode(cache.path) == 0o600 and _mode(cache.path.parent) == 0o700
     from connectors.files import read_export_folder
 

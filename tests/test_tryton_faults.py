@@ -76,7 +76,7 @@ def test_server_stopped_mid_sync_changes_nothing(demo: DemoServer, monkeypatch: 
     monkeypatch.setattr(stopping, "_post", post_then_stop)
     try:
         with pytest.raises(TrytonUnavailableError, match="cannot reach Tryton"):
-            sync(stopping, cache)
+            sync(stopping, cache, workers=1)  # one transport: the patched one sends every request
         assert _digest(cache.path) == before
         assert cache.watermarks() == marks
     finally:

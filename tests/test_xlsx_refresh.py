@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import struct
 import zipfile
 from pathlib import Path
+from typing import IO
 
 import openpyxl
 import pandas as pd
@@ -18,6 +20,7 @@ from workbooks.xlsx import (
     FileTableWriter,
     LayoutError,
     RefreshInProgressError,
+    WorkbookError,
     WorkbookLockedError,
     attach,
     refresh_file,
@@ -189,3 +192,33 @@ def test_pivot_cache_fed_by_owned_table_refreshes_on_load(tmp_path: Path) -> Non
     after = part_bytes(path)
     assert b'refreshOnLoad="1"' in after[cache]
     assert after["xl/pivotCache/pivotCacheDefinition2.xml"] == data["xl/pivotCache/pivotCacheDefinition2.xml"]
+
+
+@pytest.mark.parametrize("where", ["rewritten sheet", "untouched part"])
+def test_a_part_damaged_on_its_way_to_disk_is_caught_and_the_workbook_kept(
+    book: Path, where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verification reads every part of the new file back once (the rewritten sheets in the row count,
+    the rest on their own): one flipped byte in either is refused before the replace."""
+    from workbooks.xlsx import patch, rebuild
+
+    def damaged(pkg: object, plan: rebuild.Plan, fh: IO[bytes]) -> None:
+        rebuild.write_package(pkg, plan, fh)  # type: ignore[arg-type]
+        with zipfile.ZipFile(fh) as z:
+            pick = [i for i in z.infolist() if (i.filename in plan.stream) == (where == "rewritten sheet")]
+            info = max(pick, key=lambda i: i.compress_size)
+        fh.seek(info.header_offset + 26)
+        name_len, extra_len = struct.unpack("<HH", fh.read(4))
+        at = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+        fh.seek(at)
+        byte = fh.read(1)
+        fh.seek(at)
+        fh.write(bytes([byte[0] ^ 0x5A]))
+        fh.seek(0, os.SEEK_END)
+
+    monkeypatch.setattr(patch, "write_package", damaged)
+    before = book.read_bytes()
+    with pytest.raises(WorkbookError, match=r"verification failed|cannot be decompressed|not well-formed"):
+        refresh_file(book, frames(400), "s", backups=0)
+    assert book.read_bytes() == before
+    assert sorted(p.name for p in book.parent.iterdir() if not p.name.startswith(".~sopxl-lock")) == [book.name]

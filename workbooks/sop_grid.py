@@ -68,9 +68,12 @@ def grid_columns(horizon: Horizon) -> list[str]:
 def monthly_actuals(shipments: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
     """``family, month, qty``: net shipped units per family and calendar month."""
     family = shipments["sku"].map(items.set_index("sku")["family"])
-    month = pd.to_datetime(shipments["ship_date"]).dt.strftime("%Y-%m")  # monthly grids (weekly: no actuals)
+    # monthly grids (weekly: no actuals); months as numbers, labelled once per month, not once per line
+    month = pd.to_datetime(shipments["ship_date"]).to_numpy().astype("datetime64[M]")
     frame = pd.DataFrame({"family": family, "month": month, "qty": shipments["qty"].to_numpy(dtype=float)})
-    return frame.groupby(["family", "month"])["qty"].sum().reset_index()
+    out = frame.groupby(["family", "month"])["qty"].sum().reset_index()
+    out["month"] = out["month"].dt.strftime("%Y-%m")
+    return out
 
 
 def sop_grid(
@@ -251,26 +254,38 @@ def read_agreed(path: str | os.PathLike[str], horizon: Horizon) -> pd.DataFrame 
 
 
 def formula_cells(path: Path, sheet: str, origin: tuple[int, int], ncols: int, nrows: int) -> set[tuple[int, int]]:
-    """0-based cells of the table area on ``sheet`` that hold a formula (streamed with openpyxl read-only)."""
-    import openpyxl
+    """0-based cells of the table area on ``sheet`` that hold a formula: the sheet part's XML is streamed
+    once and only its ``<row>``, ``<c>`` and ``<f>`` tags are looked at (no workbook model is built)."""
+    from .xlsx.parts import Package
+    from .xlsx.refs import parse_cell
+    from .xlsx.xmlsafe import hardened_expat, stream_parse
+    from .xlsx.zipio import iter_part
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    try:
-        ws = book[sheet]
-        found: set[tuple[int, int]] = set()
-        rows = ws.iter_rows(
-            min_row=origin[0] + 2,
-            max_row=origin[0] + 1 + max(nrows, 1),
-            min_col=origin[1] + 1,
-            max_col=origin[1] + ncols,
-        )
-        for r, row in enumerate(rows):
-            for c, cell in enumerate(row):
-                if getattr(cell, "data_type", None) == "f":
-                    found.add((origin[0] + 1 + r, origin[1] + c))
-        return found
-    finally:
-        book.close()
+    first_row, last_row = origin[0] + 1, origin[0] + max(nrows, 1)
+    first_col, last_col = origin[1], origin[1] + ncols - 1
+    found: set[tuple[int, int]] = set()
+    at = [0, 0]  # 1-based row and column of the current cell (cells may omit their reference)
+
+    def start(name: str, pairs: list[str]) -> None:
+        tag = name.rpartition(":")[2]
+        attrs = dict(zip(pairs[::2], pairs[1::2], strict=True)) if tag in ("row", "c") else {}
+        if tag == "row":
+            at[0] = int(attrs["r"]) if "r" in attrs else at[0] + 1
+            at[1] = 0
+        elif tag == "c":
+            at[:] = parse_cell(attrs["r"]) if "r" in attrs else (at[0], at[1] + 1)
+        elif tag == "f" and first_row <= at[0] - 1 <= last_row and first_col <= at[1] - 1 <= last_col:
+            found.add((at[0] - 1, at[1] - 1))
+
+    with Package(Path(path)) as package:
+        part = next((s.part for s in package.sheets if s.name == sheet), None)
+        member = package.member(part) if part is not None else None
+        if part is None or member is None:
+            return found
+        parser = hardened_expat(part)
+        parser.StartElementHandler = start
+        stream_parse(part, iter_part(package.zf, member), parser)
+    return found
 
 
 __all__ = [

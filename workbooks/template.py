@@ -55,6 +55,9 @@ from .layout import (
 from .printing import DEFAULT_WIDTH, HEADER_ROW, Chart, RowBlocks, page_setup
 from .stamps import WorkbookStamps, settings_frame, stamp_text
 from .styles import ROW_HEIGHT, TABLE_STYLE, Formats, column_width, header_lines
+from .xlsx import journal
+from .xlsx.journal import Pending
+from .xlsx.safe_save import fsync_dir
 
 MAX_TEXT = 32_767
 """Excel's cell text limit."""
@@ -72,6 +75,7 @@ def new_workbook(
     *,
     overwrite: bool = False,
     planning: Mapping[str, pd.DataFrame] | None = None,
+    pending: Sequence[Pending] = (),
 ) -> Path:
     """Write a new S&OP workbook and return its path.
 
@@ -85,6 +89,9 @@ def new_workbook(
     ones, with a capacity and a finance chart on Summary: it maps supply-planning table names (owned ones
     and the user inputs ``tblCapacity`` / ``tblScenarioInputs``, to prefill them) to frames; missing
     tables are written empty. ``None`` (the default) builds the core workbook only.
+
+    ``pending``: stores beside the workbook that change with it (the SKU detail): journaled around the
+    replace, so a crash leaves both old or both new (:mod:`workbooks.xlsx.journal`).
     """
     target = Path(path)
     if target.exists() and not overwrite:
@@ -126,10 +133,30 @@ def new_workbook(
         raise
     else:
         workbook.close()
-        os.replace(tmp, target)
+        _replace_with(tmp, target, pending)
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _replace_with(tmp: Path, target: Path, pending: Sequence[Pending]) -> None:
+    """``os.replace(tmp, target)``, with the ``pending`` stores journaled around it."""
+    if not pending:
+        os.replace(tmp, target)
+        return
+    txn_id = journal.new_txn_id()
+    journal.write(target, txn_id, "new", tmp, pending)
+    try:
+        for record in pending:
+            record.prepare(txn_id)
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    except BaseException:
+        journal.rollback(target, txn_id, pending, tmp)
+        raise
+    for record in pending:
+        journal.resolve(record.locator(), txn_id, applied=True)
+    journal.finish(target)
 
 
 def _print_setup(workbook: Any, fmts: Formats, charts: Mapping[str, list[Chart]]) -> None:

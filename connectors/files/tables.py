@@ -8,11 +8,11 @@ stay text; spreadsheet cells keep calamine's types (numbers, dates, text). Probl
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -29,15 +29,24 @@ _BAD_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _UNNAMED = re.compile(r"Unnamed: \d+")
 
 
-def _decode(data: bytes, encoding: str | None, name: str, issues: list[FileIssue]) -> str | None:
-    for candidate in (encoding,) if encoding else ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(candidate)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    tried = encoding or "UTF-8 or cp1252 (Windows-1252)"
-    issues.append(FileIssue(name, f"cannot decode the text as {tried}; set encoding in mapping.toml"))
-    return None
+HEAD_BYTES = 1 << 16
+"""How much of a CSV file is read up front: enough for the header line the delimiter is sniffed from."""
+
+
+def _encodings(encoding: str | None) -> tuple[str, ...]:
+    return (encoding,) if encoding else ("utf-8-sig", "cp1252")
+
+
+def _head(path: Path) -> bytes:
+    """The file's first bytes up to the end of its first non-blank line (the whole file if it is blank)."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+        while head.strip(b" \t\r\n\xef\xbb\xbf") == b"" or b"\n" not in head.lstrip(b"\r\n"):
+            more = handle.read(HEAD_BYTES)
+            if not more:
+                return head
+            head += more
+    return head
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -47,37 +56,74 @@ def _sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+def _blank(column: pd.Series, typed: bool) -> np.ndarray:
+    """Per row: the cell holds nothing but white space. A CSV column is categorical: each distinct text
+    is stripped once (a column of 1.4 M cells holds a few thousand distinct values)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = pd.Series(column.cat.categories, dtype=object)
+        empty = categories.map(cell_text).str.strip().eq("").to_numpy()
+        codes = column.cat.codes.to_numpy()
+        return np.where(codes < 0, True, empty[np.maximum(codes, 0)]) if len(empty) else codes < 0
+    text = column.map(cell_text) if typed else column
+    return text.str.strip().eq("").to_numpy(dtype=bool)
+
+
 def _rows_indexed(frame: pd.DataFrame, first_row: int, typed: bool) -> pd.DataFrame:
     """Index = the row number as seen in the file; blank rows are dropped (the numbering keeps the gap)."""
     frame.index = pd.RangeIndex(first_row, first_row + len(frame))
-    blank = pd.Series(True, index=frame.index)
+    blank = np.ones(len(frame), dtype=bool)
     for _, column in frame.items():
-        text = column.map(cell_text) if typed else column
-        blank &= text.str.strip().eq("")
+        blank &= _blank(column, typed)
     return frame[~blank]
 
 
 def read_csv(path: Path, options: EntityOptions, issues: list[FileIssue]) -> pd.DataFrame | None:
-    """Every cell as text, so that parsing errors can quote the value exactly as written."""
+    """Every cell as text, so that parsing errors can quote the value exactly as written.
+
+    The file is streamed (never held whole in memory) and every column is read as categories: pandas'
+    C parser keeps each distinct text once and a code per row, so parsing, stripping and checking
+    happen once per distinct value (:mod:`.values`), not once per cell.
+    """
     name = path.name
     try:
-        data = path.read_bytes()
+        head = _head(path)
     except OSError as exc:
         issues.append(FileIssue(name, f"cannot read the file: {exc.strerror or exc}"))
         return None
-    text = _decode(data, options.encoding, name, issues)
-    if text is None:
-        return None
-    if not text.strip():
-        issues.append(FileIssue(name, "empty file (expected a header row)"))
-        return None
-    sep = options.delimiter or _sniff_delimiter(text)
+    for encoding in _encodings(options.encoding):
+        try:
+            text = head.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:  # not just a character cut at the end of the head
+                continue
+            text = head[: exc.start].decode(encoding)
+        except LookupError:
+            continue
+        if not text.strip():
+            issues.append(FileIssue(name, "empty file (expected a header row)"))
+            return None
+        sep = options.delimiter or _sniff_delimiter(text)
+        try:
+            frame = _parse(path, sep, encoding, name, issues)
+        except UnicodeDecodeError:
+            continue
+        except LookupError:
+            break
+        if frame is None:
+            return None
+        return _labelled(frame, name, issues)
+    tried = options.encoding or "UTF-8 or cp1252 (Windows-1252)"
+    issues.append(FileIssue(name, f"cannot decode the text as {tried}; set encoding in mapping.toml"))
+    return None
+
+
+def _parse(path: Path, sep: str, encoding: str, name: str, issues: list[FileIssue]) -> pd.DataFrame | None:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(
-                io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                skip_blank_lines=False, index_col=False, engine="c",
+                path, sep=sep, dtype="category", keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                index_col=False, engine="c", encoding=encoding, encoding_errors="strict",
             )  # fmt: skip
     except pd.errors.ParserError as exc:
         match = _BAD_LINE.search(str(exc))
@@ -87,9 +133,18 @@ def read_csv(path: Path, options: EntityOptions, issues: list[FileIssue]) -> pd.
         else:
             issues.append(FileIssue(name, f"cannot parse the CSV: {exc}"))
         return None
+    except OSError as exc:
+        issues.append(FileIssue(name, f"cannot read the file: {exc.strerror or exc}"))
+        return None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         issues.append(FileIssue(name, "more values than the header has columns", 2))
         return None
+    return frame
+
+
+def _labelled(frame: pd.DataFrame, name: str, issues: list[FileIssue]) -> pd.DataFrame | None:
+    """The parsed rows without the header-less columns that hold nothing (a trailing delimiter's); a
+    header-less column with values is an issue."""
     frame.columns = [str(c).strip() for c in frame.columns]
     unnamed = [c for c in frame.columns if _UNNAMED.fullmatch(c)]  # pandas' name for a blank header
     labelled = True

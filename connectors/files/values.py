@@ -7,6 +7,7 @@ written in the file. Nothing is ever evaluated; ``=SUM(A1)`` is a string like an
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,23 @@ from .mapping import EntityOptions
 
 Parsed = tuple[pd.Series, pd.Series]
 """Parsed values (NaN / NaT where empty or bad) and the mask of non-empty values that did not parse."""
+
+
+def _each_distinct(text: pd.Series, parse: Callable[[pd.Series], Parsed]) -> Parsed:
+    """``parse`` applied once per distinct text of a categorical column (a CSV column: see
+    :func:`.tables.read_csv`) and spread over its rows; other columns are parsed as they are."""
+    if not isinstance(text.dtype, pd.CategoricalDtype):
+        return parse(text)
+    values, bad = parse(pd.Series(text.cat.categories, dtype=object))
+    codes = text.cat.codes.to_numpy()
+    missing = codes < 0
+    take = np.where(missing, 0, codes)
+    out = values.to_numpy()[take] if len(values) else np.empty(len(codes), dtype=values.to_numpy().dtype)
+    flags = bad.to_numpy(dtype=bool)[take] if len(bad) else np.zeros(len(codes), dtype=bool)
+    if missing.any():
+        out[missing] = values.dtype.type("NaT") if values.dtype.kind == "M" else np.nan
+        flags[missing] = False
+    return pd.Series(out, index=text.index, dtype=values.dtype), pd.Series(flags, index=text.index)
 
 
 def _text_mask(column: pd.Series) -> pd.Series:
@@ -59,7 +77,7 @@ def _combine(column: pd.Series, is_typed: pd.Series, typed: pd.Series, text: Par
 def parse_numbers(column: pd.Series, options: EntityOptions, typed: bool) -> Parsed:
     """Numbers from text in the file's decimal convention; typed (xlsx) cells may also hold numbers."""
     if not typed:
-        return _numbers_from_text(column, options)
+        return _each_distinct(column, lambda text: _numbers_from_text(text, options))
     is_number = column.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool)).astype(bool)
     text = _numbers_from_text(column[_text_mask(column)].astype(str), options)
     return _combine(column, is_number, column[is_number].astype("float64"), text, np.nan)
@@ -68,7 +86,7 @@ def parse_numbers(column: pd.Series, options: EntityOptions, typed: bool) -> Par
 def parse_dates(column: pd.Series, options: EntityOptions, typed: bool) -> Parsed:
     """Dates from text in the mapping's date format (ISO 8601 by default); xlsx date cells as they are."""
     if not typed:
-        return _dates_from_text(column, options)
+        return _each_distinct(column, lambda text: _dates_from_text(text, options))
     is_date = column.map(lambda v: isinstance(v, dt.date)).astype(bool)
     dates = pd.to_datetime(column[is_date].map(pd.Timestamp)).astype("datetime64[ns]")
     text = _dates_from_text(column[_text_mask(column)].astype(str), options)

@@ -32,6 +32,8 @@ class OdooApi(Protocol):
 
     def search(self, model: str, domain: Domain) -> list[int]: ...
 
+    def search_count(self, model: str, domain: Domain) -> int: ...
+
 
 def json2_error(resp: requests.Response) -> ApiError:
     try:
@@ -100,6 +102,12 @@ class Json2(OdooApi):
             raise ProtocolError(f"Odoo {model}.search did not return a list")
         return [int(i) for i in result]
 
+    def search_count(self, model: str, domain: Domain) -> int:
+        result = self._call(model, "search_count", {"domain": domain})
+        if not isinstance(result, int):
+            raise ProtocolError(f"Odoo {model}.search_count did not return a number")
+        return result
+
 
 class JsonRpc(OdooApi):
     def __init__(
@@ -155,3 +163,9 @@ class JsonRpc(OdooApi):
         if not isinstance(result, list):
             raise ProtocolError(f"Odoo {model}.search did not return a list")
         return [int(i) for i in result]
+
+    def search_count(self, model: str, domain: Domain) -> int:
+        result = self._execute(model, "search_count", [domain], {})
+        if not isinstance(result, int):
+            raise ProtocolError(f"Odoo {model}.search_count did not return a number")
+        return result

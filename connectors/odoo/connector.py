@@ -204,10 +204,13 @@ class OdooConnector:
                 raw[table.name] = {str(r["id"]): r for r in rows}
             else:
                 changed = self._read(table, [("write_date", ">=", mark)])
-                alive = self.api.search(table.model, table.domain)
-                kept = prev_raw.get(table.name, {})
-                merged = {str(i): kept[str(i)] for i in alive if str(i) in kept}
+                merged = dict(prev_raw.get(table.name, {}))
                 merged.update({str(r["id"]): r for r in changed})
+                # a record enters the domain by being written: when the count matches what is kept plus the
+                # changes, nothing was deleted (one small request); otherwise list the ids still matching
+                if self.api.search_count(table.model, table.domain) != len(merged):
+                    alive = {str(i) for i in self.api.search(table.model, table.domain)}
+                    merged = {k: v for k, v in merged.items() if k in alive}
                 raw[table.name] = merged
             stamps = [str(r.get("write_date")) for r in raw[table.name].values() if r.get("write_date")]
             marks[table.name] = max(stamps, default=mark or "1970-01-01 00:00:00")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from connectors.notices import log_warnings
+from connectors.transport.oauth import TokenStore, default_token_store
 from sop_functions.snapshot import Snapshot
 
 from .settings import TrytonSettings
@@ -22,6 +25,12 @@ class TrytonConnector:
         self.settings = settings
         self.last_report: SyncReport | None = None
 
+    def session_store(self) -> TokenStore:
+        """Where this server, database and user's session is kept between runs (a secret: 0600 / keyring)."""
+        s = self.settings
+        name = "tryton-" + hashlib.sha256(f"{s.url}|{s.database}|{s.user}".encode()).hexdigest()[:16]
+        return default_token_store(name, s.session_dir)
+
     def transport(self) -> TrytonTransport:
         s = self.settings
         return TrytonTransport(
@@ -32,6 +41,7 @@ class TrytonConnector:
             timeout=s.timeout,
             page_size=s.page_size,
             ca_bundle=s.ca_bundle,
+            session_store=self.session_store(),
             allow_insecure_http=s.allow_insecure_http,
         )
 
@@ -49,6 +59,7 @@ class TrytonConnector:
                 overlap_seconds=self.settings.sync_overlap_seconds,
                 default_lead_time_days=self.settings.default_lead_time_days,
                 source_name=f"tryton:{self.settings.database}",
+                workers=self.settings.sync_workers,
             )
         finally:
             transport.close()

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 
 from connectors.notices import Notes
 
+from .history import resolve, shipped
 from .items import map_items
 from .orders import PRODUCTION_STATES, map_open_demand, map_production, map_receipts
-from .rows import Row, Rows, date, nested, num, record, ref_id, sku_map
+from .rows import Row, Rows, nested, num, record, sku_map
 from .sources import SOURCE_BY_NAME, SOURCES, Source, stock_context
 from .stock import map_stock
 from .units import DefaultUnits
@@ -36,26 +37,13 @@ __all__ = [
 
 def map_shipments(raw: Mapping[str, Rows]) -> list[Row]:
     """Done moves to a customer (+) or back from one (returns, -) by effective date, in default units."""
-    skus = sku_map(raw["products"])
     lines = raw.get("sale_lines", {})
-    out = []
-    for _mid, move in sorted(raw["customer_moves"].items()):
-        if move.get("state") != "done" or move.get("product") not in skus:
-            continue
-        to_customer = nested(move, "to_location.type") == "customer"
-        from_customer = nested(move, "from_location.type") == "customer"
-        if to_customer == from_customer:
-            continue
-        day = date(move.get("effective_date")) or date(move.get("planned_date"))
-        if day is None:
-            continue
-        qty = num(move.get("internal_quantity"))
-        line = lines.get(ref_id(move.get("origin"), "sale.line") or -1, {})
-        customer = nested(move, "shipment.customer.name") or nested(line, "sale.party.name") or ""
-        out.append(
-            {"sku": skus[move["product"]], "qty": qty if to_customer else -qty, "ship_date": day, "customer": customer}
-        )
-    return out
+    found = (shipped(move) for move in raw["customer_moves"].values())
+    return resolve(
+        (s for s in found if s is not None),
+        sku_map(raw["products"]),
+        lambda line: nested(lines.get(line, {}), "sale.party.name"),
+    )
 
 
 def map_work_centers(raw: Mapping[str, Rows]) -> list[Row]:
@@ -157,15 +145,20 @@ def map_all(
     as_of_date: dt.date,
     default_lead_time_days: int,
     notes: Notes | None = None,
+    *,
+    shipments: bool = True,
 ) -> dict[str, list[Row]]:
-    """Every canonical entity from the raw rows of every source; warnings go to ``notes``."""
+    """Every canonical entity from the raw rows of every source; warnings go to ``notes``.
+
+    ``shipments=False`` leaves the shipment history out (the sync assembles it from :mod:`.history`).
+    """
     notes = notes if notes is not None else Notes()
     units = DefaultUnits(raw.get("uoms", {}), raw["products"], notes)
     return {
         "items": map_items(raw, default_lead_time_days, notes),
         "stock": map_stock(raw, stock, notes),
         "open_demand": map_open_demand(raw, as_of_date, units, notes),
-        "shipments": map_shipments(raw),
+        **({"shipments": map_shipments(raw)} if shipments else {}),
         "receipts": map_receipts(raw, as_of_date, units, notes),
         "production": map_production(raw, as_of_date, units, notes),
         "work_centers": map_work_centers(raw),

@@ -66,6 +66,7 @@ class DemoServer:
             user="admin",
             password=SecretStr(seeded.password()),
             cache_dir=cache_dir or workdir / ".sop-cache",
+            session_dir=workdir / "sessions",  # the demo's sessions live and die with its database copy
         )
         self.start_seconds = 0.0
 

@@ -30,6 +30,12 @@ class TrytonSettings(BaseModel):
     ca_bundle: str | None = Field(default=None, description="CA bundle for a private CA; verification stays on")
     cache_dir: Path = Field(default=Path(".sop-cache"), description="Where the incremental sync state lives")
     default_lead_time_days: int = Field(default=14, ge=0, description="Lead time of items without supplier data")
+    sync_workers: int = Field(default=4, ge=1, le=16, description="Requests a sync sends at once (sessions)")
+    session_dir: Path | None = Field(
+        default=None,
+        description="Where the session is kept between runs (0600 file); default the system keyring, else "
+        "~/.local/state/sopxl/tokens like the OAuth tokens",
+    )
     allow_insecure_http: bool = Field(
         default=False, description="Plain http:// to this url's host (password unencrypted): trusted networks only"
     )

@@ -31,7 +31,10 @@ from .errors import WorkbookError
 from .safe_save import checkpoint, fsync_dir
 
 JOURNAL_PREFIX = ".~sopxl-journal."
-RECOVERERS: dict[str, str] = {"audit": "workbooks.forecast_audit:recover_pending"}
+RECOVERERS: dict[str, str] = {
+    "audit": "workbooks.forecast_audit:recover_pending",
+    "sku_detail": "workbooks.sku_detail:recover_pending",
+}
 """Store kind -> ``module:function(locator, txn_id, applied)`` that completes or drops its pending records."""
 Recoverer = Callable[[dict[str, Any], str, bool], None]
 

@@ -120,7 +120,8 @@ class FileTableWriter:
             plan, stats, expected = self._plan(pkg)
 
             def verify(tmp: Path) -> None:
-                verify_package(pkg, plan, tmp, lambda z: _check_sheets(z, stats, expected))
+                # the rewritten sheets are read to their end by the row count: their CRC is checked there
+                verify_package(pkg, plan, tmp, lambda z: _check_sheets(z, stats, expected), frozenset(stats))
 
             backup = safe_write(
                 path, lambda fh: write_package(pkg, plan, fh), verify, backups=self.backups, pending=pending
@@ -338,11 +339,13 @@ def refresh_file(
     *,
     backups: int = 5,
     grow: Mapping[TableSpec, tuple[str, ...]] | None = None,
+    pending: Sequence[Pending] = (),
 ) -> RefreshReport:
     """Write each owned table present in ``tables`` (keyed by table name) and the stamps, all or nothing.
 
     Core tables and the supply-planning ones (layout 2) alike; user-owned input tables are refused, except
     for the new last columns ``grow`` gives them (the Forecast grid's new month: added, never overwritten).
+    ``pending``: stores beside the workbook that change with it (journaled, see :meth:`FileTableWriter.commit`).
     """
     specs = [table_spec(name, frame) for name, frame in tables.items()]  # KeyError for what sopxl does not own
     writer = FileTableWriter(Path(path), backups=backups)
@@ -352,4 +355,4 @@ def refresh_file(
             writer.write_stamp(spec, stamp_text)
     for user_spec, headers in (grow or {}).items():
         writer.grow_table(user_spec, headers)
-    return writer.commit()
+    return writer.commit(pending)

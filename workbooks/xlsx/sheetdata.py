@@ -441,7 +441,8 @@ class SheetRewriter:
             extra = _attrs(pairs, ("r", "spans"))
             if len(self._extras) < 4096:
                 self._extras[attrs] = extra
-        self._flush_new(r)
+        if r != self._last_row + 1:  # (the next row: no new-only row can come before it)
+            self._flush_new(r)
         self._emit_row(r, extra, [])
 
     # -- expat handlers ------------------------------------------------------------------------------

@@ -174,6 +174,9 @@ def writing(
         for stale in file.parent.glob(glob_escape(temp_prefix(file)) + "*.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 stale.unlink()  # left by a killed writer; we hold the lock, so nobody is writing it
+        from workbooks.sku_detail import remove_stale_stages  # (imports pandas: only once a writer holds a file)
+
+        remove_stale_stages(file)
         txn = WriteTxn(file, command, Stamp.of(file), recovered, replaces)
         _ACTIVE[_key(file)] = txn
         checkpoint("held")

@@ -152,8 +152,15 @@ def copy_raw(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile) 
     dst._didModify = True  # type: ignore[attr-defined]
 
 
-def new_info(name: str, like: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:
-    """ZipInfo for a rewritten or new part: keeps the original's timestamp/attributes, always deflated."""
+STREAM_LEVEL = 2
+"""zlib level of the rewritten owned sheets. Measured on the SME-L workbook's four biggest sheets (163 MB of
+XML, CPU time): level 6 (zlib's default) 2.98 s -> 18.5 MB, level 3 1.22 s -> 21.5 MB, level 2 0.69 s ->
+22.6 MB, level 1 0.69 s -> 24.0 MB. Level 2: 4x cheaper for a file 22 % larger than level 6's."""
+
+
+def new_info(name: str, like: zipfile.ZipInfo | None = None, level: int | None = None) -> zipfile.ZipInfo:
+    """ZipInfo for a rewritten or new part: keeps the original's timestamp/attributes, always deflated
+    (at zlib's ``level``; None: its default, 6)."""
     if like is not None:
         info = zipfile.ZipInfo(name, like.date_time)
         info.external_attr = like.external_attr
@@ -162,4 +169,6 @@ def new_info(name: str, like: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
         info.external_attr = 0o600 << 16
     info.compress_type = zipfile.ZIP_DEFLATED
+    if level is not None:
+        info._compresslevel = level  # type: ignore[attr-defined]  # (ZipFile.open/writestr read it)
     return info
