@@ -62,6 +62,33 @@ def test_method_choice_per_series(result: object) -> None:
     assert methods.loc["SEASONAL", "candidates"] == "ETS+Theta,SeasonalNaive,Naive"
 
 
+def test_holdout_error_is_the_chosen_methods_backtest_on_the_last_origin(result: object) -> None:
+    methods = result.methods.set_index("sku")  # type: ignore[attr-defined]
+    continuous = methods[methods["demand_class"].isin(["smooth", "erratic"])]
+    assert continuous["holdout_wape"].notna().all() and continuous["holdout_mae"].notna().all()
+    # SEASONAL: seasonal naive's backtest from the last origin is last year's same months
+    y = np.array(_synthetic()["SEASONAL"])
+    he, starts = origins(len(y), 12)
+    o = starts[0]
+    assert o == len(y) - he
+    naive = np.abs(y[o - 12 : o - 12 + he] - y[o : o + he]).sum() / y[o : o + he].sum()
+    assert methods.loc["SEASONAL", "seasonal_naive_wape"] == pytest.approx(naive)
+    if methods.loc["SEASONAL", "method"] == "SeasonalNaive":
+        assert methods.loc["SEASONAL", "holdout_wape"] == pytest.approx(naive)
+
+
+def test_backtest_values_sit_on_the_last_origins_months_only() -> None:
+    rng = np.random.default_rng(5)
+    trend = 100 + 3 * np.arange(48.0) + rng.normal(0, 2, 48)
+    res = combine(trend, 12, 12, True, [80, 95], fitted=True)
+    _he, starts = origins(48, 12)
+    backtest = res["fitted"]
+    assert np.isnan(backtest[: starts[0]]).all() and np.isfinite(backtest[starts[0] :]).all()
+    assert np.abs(backtest[starts[0] :] - trend[starts[0] :]).mean() < 10  # the combination tracks the trend
+    assert np.isnan(res["fitted-lo-80"]).all() and set(res) >= {"fitted-hi-95", "mean", "lo-80"}
+    assert "fitted" not in combine(trend, 12, 12, True, [80, 95])
+
+
 def test_seasonal_forecast_repeats_the_season_and_short_history_is_the_mean(result: object) -> None:
     fc = result.forecast.set_index(["sku", "bucket"])["baseline"]  # type: ignore[attr-defined]
     seasonal = fc.loc["SEASONAL"].to_numpy()
