@@ -132,6 +132,20 @@ def test_the_combination_stays_unless_a_cheap_method_is_clearly_better() -> None
     assert (res["lo-95"] <= res["lo-80"]).all() and (res["hi-80"] <= res["hi-95"]).all()
 
 
+def test_ten_years_of_history_pair_ets_with_autotheta_shorter_with_dotm() -> None:
+    from sop_functions.combination import ETS, LONG_HISTORY, THETA
+
+    rng = np.random.default_rng(8)
+    t = np.arange(LONG_HISTORY + 6, dtype=float)
+    y = 200 + 2 * t + 30 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, len(t))
+    for n, theta_model in ((LONG_HISTORY, None), (LONG_HISTORY - 1, "DOTM")):
+        head = y[-n:]
+        ets = ETS.forecast_ets(ETS.ets_f(head, m=12), 12)["mean"]
+        theta = THETA.forecast_theta(THETA.auto_theta(head, m=12, model=theta_model), 12)["mean"]
+        expected = (np.maximum(ets, 0) + np.maximum(theta, 0)) / 2
+        assert combine(head, 12, 12, True, None)["mean"] == pytest.approx(expected)
+
+
 def test_forecasts_are_never_negative_and_the_model_runs_through_statsforecast() -> None:
     from statsforecast import StatsForecast
 
