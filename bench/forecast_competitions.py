@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import subprocess
 import time
@@ -40,7 +41,6 @@ from sop_functions.baseline import FREQ, baseline
 from sop_functions.buckets import Horizon
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- competitions:begin -->", "<!-- competitions:end -->"
 START = pd.Period("2026-11", "M")
 """Every series is placed so its history ends in October 2026 (the dates do not matter to the methods)."""
 FORECASTERS = ("sopxl baseline", "AutoETS", "AutoTheta", "mean ETS+Theta", "seasonal naive")
@@ -225,14 +225,23 @@ def main(argv: list[str] | None = None) -> None:
     lines = [*render(results), "", *verdicts(results), "", *(f"- {n}" for n in notes)]
     print("\n".join(lines))
     if args.write:
-        machine = f"{platform.machine()}, 2 cores" if platform.machine() else "unknown"
-        head = (
-            f"Run {dt.date.today().isoformat()} on {machine}, Python {platform.python_version()}, commit {_commit()}."
-        )
-        text = RESULTS.read_text()
-        before, _, rest = text.partition(BEGIN)
-        _, _, after = rest.partition(END)
-        RESULTS.write_text(before + "\n".join([BEGIN, head, "", *lines, END]) + after)
+        write_block("competitions", lines)
+
+
+def write_block(tag: str, lines: list[str]) -> None:
+    """Replace the ``<!-- TAG:begin -->`` .. ``<!-- TAG:end -->`` block of bench/RESULTS.md (appended when missing)
+    with a dated header and ``lines``."""
+    machine = f"{platform.machine()}, {os.cpu_count()} cores" if platform.machine() else "unknown"
+    head = f"Run {dt.date.today().isoformat()} on {machine}, Python {platform.python_version()}, commit {_commit()}."
+    begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
+    text = RESULTS.read_text()
+    block = "\n".join([begin, head, "", *lines, end])
+    if begin in text and end in text:
+        before, _, rest = text.partition(begin)
+        _, _, after = rest.partition(end)
+        RESULTS.write_text(before + block + after)
+    else:
+        RESULTS.write_text(text.rstrip("\n") + "\n\n" + block + "\n")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ Per family, with the sopxl baselines (SKU and family level, default config):
 - the choice rules: ``auto`` as shipped (one method for the run, by total family WAPE on a 12-month backtest),
   per-family auto (each family its own backtest winner) and each fixed method.
 
-``python -m bench.forecast_hierarchy [--sets M1,Tourism] [--cuts 0,36]``. M3 (acceptance) is refused.
+``python -m bench.forecast_hierarchy [--sets M1,Tourism] [--cuts 0,36] [--write]``. M3 (acceptance) is refused.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import pandas as pd
 from sop_functions.buckets import Horizon
 from sop_functions.hierarchy import METHODS, baseline_pair, family_backtest, monthly_history, reconcile
 
-from .forecast_competitions import START
+from .forecast_competitions import START, write_block
 
 SIZE = 6
 
@@ -153,9 +153,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", default="M1,Tourism")
     parser.add_argument("--cuts", default="0,36")
+    parser.add_argument("--write", action="store_true", help="rewrite this benchmark's block in bench/RESULTS.md")
     args = parser.parse_args(argv)
-    print("| set | history | families | rule | family WAPE % | family MASE | family sMAPE | SKU WAPE % |")
-    print("|---|---|---|---|---|---|---|---|")
+    lines = [
+        "| set | history | families | rule | family WAPE % | family MASE | family sMAPE | SKU WAPE % |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines))
     for name in (s for s in args.sets.split(",") if s):
         if name == "M3":
             raise SystemExit("M3 is the acceptance set: the reconciliation rule is never chosen on it")
@@ -169,11 +173,13 @@ def main(argv: list[str] | None = None) -> None:
                 note = f" ({', '.join(f'{k} {v}' for k, v in counts.items())})" if counts else ""
                 if label.startswith("auto (one"):
                     note = f" ({choice.iloc[0]})"
-                print(
+                lines.append(
                     f"| {name} | {cut if cut else 'full'} | {n} | {label}{note} | {r['WAPE']:.2f} | {r['MASE']:.3f} "
-                    f"| {r['sMAPE']:.2f} | {r['SKU WAPE']:.2f} |",
-                    flush=True,
+                    f"| {r['sMAPE']:.2f} | {r['SKU WAPE']:.2f} |"
                 )
+                print(lines[-1], flush=True)
+    if args.write:
+        write_block("forecast-hierarchy", lines)
 
 
 if __name__ == "__main__":

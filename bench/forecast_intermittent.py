@@ -18,7 +18,7 @@ the combination alone. Measures per series, then the mean over series: MASE and 
 naive (lag-1) MAE / MSE, and the scaled bias sME = mean(f - y) / that MAE (> 0: over-forecast; a percentage
 of test demand is unstable when a series has one or two demands in its 12 test months).
 
-``python -m bench.forecast_intermittent [--series 1500] [--histories 36,60]``
+``python -m bench.forecast_intermittent [--series 1500] [--histories 36,60] [--seed 17] [--write]``
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from sop_functions import forecast_methods
 from sop_functions.baseline import FREQ, baseline
 from sop_functions.buckets import Horizon
 
-from .forecast_competitions import START
+from .forecast_competitions import START, write_block
 
 H = 12
 SEED = 17
@@ -152,8 +152,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--series", type=int, default=1500)
     parser.add_argument("--histories", default="36,60")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--write", action="store_true", help="rewrite this benchmark's block in bench/RESULTS.md")
     args = parser.parse_args(argv)
-    print("| history | forecaster | MASE | RMSSE | sME |\n|---|---|---|---|---|")
+    lines = ["| history | forecaster | MASE | RMSSE | sME |", "|---|---|---|---|---|"]
+    print("\n".join(lines))
+    all_notes: list[str] = []
     for months in (int(m) for m in args.histories.split(",")):
         train, test = simulate(args.series, months, args.seed)
         with warnings.catch_warnings():
@@ -165,8 +168,12 @@ def main(argv: list[str] | None = None) -> None:
                 table[label] = scores(train, test, ours)
                 notes.append(f"{label}: " + ", ".join(f"{k} {v}" for k, v in chosen.items()))
         for name, r in table.items():
-            print(f"| {months} | {name} | {r['MASE']:.3f} | {r['RMSSE']:.3f} | {r['bias']:+.3f} |", flush=True)
-        print("\n" + "\n".join(f"- {months} months, {n}" for n in notes) + "\n")
+            lines.append(f"| {months} | {name} | {r['MASE']:.3f} | {r['RMSSE']:.3f} | {r['bias']:+.3f} |")
+            print(lines[-1], flush=True)
+        all_notes += [f"- {months} months, {n}" for n in notes]
+    print("\n".join(["", *all_notes]))
+    if args.write:
+        write_block("forecast-intermittent", [*lines, "", f"Seed {args.seed}, {args.series} series.", *all_notes])
 
 
 if __name__ == "__main__":
