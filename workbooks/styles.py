@@ -25,6 +25,15 @@ INPUT_FILL = "#FFF2CC"
 SHORT_FILL, SHORT_FONT = "#FFC7CE", "#9C0006"
 SURPLUS_FILL, SURPLUS_FONT = "#C6EFCE", "#006100"
 TABLE_STYLE = "Table Style Medium 2"
+HEADER_FILL, HEADER_FONT = "#4F81BD", "#FFFFFF"
+"""The header row of :data:`TABLE_STYLE` (the workbook theme's accent 1, white bold), also written as the
+header cells' own format: readers that ignore table styles (LibreOffice, its PDF export, viewers) still
+show a header row that stands out."""
+ROW_HEIGHT = 15.0
+"""Excel's default row height in points (Calibri 11): one line of text."""
+HEADER_LINE = 14
+"""Characters of a header per line: longer headers wrap (over up to four lines) instead of widening
+their column, so a table fits more columns on screen and on a printed page."""
 
 
 class Formats:
@@ -33,10 +42,18 @@ class Formats:
     def __init__(self, workbook: Any) -> None:
         self._workbook = workbook
         self._cells: dict[tuple[ColumnKind, bool], Any] = {}
+        self.widths: dict[str, dict[int, float]] = {}
+        """Column widths (characters) the tables were given, by sheet name and 0-based column: the page
+        setup scales from them."""
+        self.header_lines: dict[tuple[str, int], int] = {}
+        """Lines the tallest wrapped header needs, by sheet name and 0-based header row."""
         self.title = workbook.add_format({"bold": True, "font_size": 14})
         self.stamp = workbook.add_format({"italic": True, "font_color": "#595959"})
         self.short = workbook.add_format({"bg_color": SHORT_FILL, "font_color": SHORT_FONT})
         self.surplus = workbook.add_format({"bg_color": SURPLUS_FILL, "font_color": SURPLUS_FONT})
+        self.header = workbook.add_format(
+            {"bold": True, "font_color": HEADER_FONT, "bg_color": HEADER_FILL, "text_wrap": True}
+        )
 
     def cell(self, kind: ColumnKind, *, user_input: bool = False) -> Any:
         """Format of a data cell of this kind; ``user_input`` adds the input fill."""
@@ -53,9 +70,26 @@ class Formats:
         return self._cells[key]
 
 
+def header_lines(header: str, width: float) -> int:
+    """Lines ``header`` wraps over in a column ``width`` characters wide: a greedy word wrap that leaves
+    two characters for the filter button and the padding, so it errs on a line too many, never too few."""
+    room = max(int(width) - 2, 4)
+    lines, used = 1, 0
+    for word in header.split():
+        need = len(word) if used == 0 else used + 1 + len(word)
+        if used and need > room:
+            lines, used = lines + 1, len(word)
+        else:
+            used = need
+        while used > room:  # a word longer than a line breaks inside it
+            lines, used = lines + 1, used - room
+    return lines
+
+
 def column_width(column: Column, longest_value: int) -> float:
-    """A width that shows the header and (for text) the longest value, capped so one long name can't
-    push the rest of the table off screen."""
+    """A width that shows a line of the (wrapping) header and, for text, the longest value, capped so one
+    long name can't push the rest of the table off screen."""
+    header = min(len(column.header), HEADER_LINE)
     if column.kind == "text":
-        return float(min(max(len(column.header), longest_value, 8) + 2, 40))
-    return float(max(len(column.header) + 2, 12))
+        return float(min(max(header, longest_value, 8) + 2, 40))
+    return float(max(header + 2, 12))

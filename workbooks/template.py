@@ -50,8 +50,9 @@ from .layout import (
     is_month_bucket,
     sop_grid_spec,
 )
+from .printing import DEFAULT_WIDTH, HEADER_ROW, Chart, RowBlocks, page_setup
 from .stamps import WorkbookStamps, settings_frame, stamp_text
-from .styles import TABLE_STYLE, Formats, column_width
+from .styles import ROW_HEIGHT, TABLE_STYLE, Formats, column_width, header_lines
 
 MAX_TEXT = 32_767
 """Excel's cell text limit."""
@@ -114,9 +115,10 @@ def new_workbook(
         sheets[SOP_GRID_SHEET].write_string("A2", stamp, fmts.stamp)
         _sop_grid_sheet(sheets[SOP_GRID_SHEET], grid_frame, months, fmts)
         _plan_gap_colours(sheets[PLAN.sheet], fmts)
-        _summary_charts(workbook, sheets[TOP_GAPS.sheet], extents)
+        charts = _summary_charts(workbook, sheets[TOP_GAPS.sheet], extents)
         if extra is not None:
-            _planning_sheets(workbook, sheets[TOP_GAPS.sheet], extra, fmts, stamp)
+            charts += _planning_sheets(workbook, sheets[TOP_GAPS.sheet], extra, fmts, stamp)
+        _print_setup(workbook, fmts, {TOP_GAPS.sheet: charts})
     except BaseException:
         workbook.close()  # release xlsxwriter's temp files; the half-built file is deleted below
         raise
@@ -126,6 +128,32 @@ def new_workbook(
     finally:
         tmp.unlink(missing_ok=True)
     return target
+
+
+def _print_setup(workbook: Any, fmts: Formats, charts: Mapping[str, list[Chart]]) -> None:
+    """Every sheet prints landscape, one page wide (tables side by side: one table a page), its header row
+    repeated; the S&OP grid with whole family blocks on each page (see :mod:`workbooks.printing`)."""
+    from .sop_grid import MEASURES
+
+    tables = (*OWNED_TABLES, *PLANNING_TABLES, *PLANNING_INPUTS)
+    for sheet in workbook.worksheets():
+        name = sheet.get_name()
+        blocks = RowBlocks(HEADER_ROW + 1, len(MEASURES)) if name == SOP_GRID_SHEET else None
+        on_sheet = [t for t in tables if t.sheet == name]
+        widths = fmts.widths.get(name, {})
+        page_setup(sheet, on_sheet, widths, charts.get(name, []), blocks, SHEET_TITLES[name])
+
+
+CHART_SCALE = {"x_scale": 1.4, "y_scale": 1.2}
+CHART_PX = (480, 288)
+"""xlsxwriter's default chart size in pixels, before :data:`CHART_SCALE`."""
+
+
+def _place_chart(sheet: Any, row: int, col: int, chart: Any) -> Chart:
+    """Insert ``chart`` at (row, col) at the workbook's chart size; where it lands, for the page setup."""
+    sheet.insert_chart(row, col, chart, dict(CHART_SCALE))
+    width, height = CHART_PX
+    return Chart(row, col, round(width * CHART_SCALE["x_scale"]), round(height * CHART_SCALE["y_scale"]))
 
 
 def _month_buckets(buckets: Sequence[str]) -> list[str]:
@@ -192,7 +220,11 @@ def write_table(
     rows = TOP_GAP_ROWS if spec is TOP_GAPS else max(len(frame), 1)
     first, last = header_row + 1, header_row + rows
     columns = [
-        {"header": c.header, "format": fmts.cell(c.kind, user_input=user_input and c.kind != "text")}
+        {
+            "header": c.header,
+            "header_format": fmts.header,
+            "format": fmts.cell(c.kind, user_input=user_input and c.kind != "text"),
+        }
         for c in spec.columns
     ]
     sheet.add_table(
@@ -212,8 +244,24 @@ def write_table(
                 longest = max(longest, _write_cell(sheet, first + i, first_col + j, value, column, fmt))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{spec.name} row {i + 1}, column {column.header!r}: {exc}") from exc
-        sheet.set_column(first_col + j, first_col + j, column_width(column, longest))
+        width = column_width(column, longest)
+        sheet.set_column(first_col + j, first_col + j, width)
+        fmts.widths.setdefault(sheet.get_name(), {})[first_col + j] = width
+    _fit_header_row(sheet, spec, fmts)
     return first, last
+
+
+def _fit_header_row(sheet: Any, spec: TableSpec, fmts: Formats) -> None:
+    """Make the header row tall enough for its wrapped headers: LibreOffice keeps a row's height on load
+    (a wrapped header showed one line), so the height is written, the same for every reader."""
+    header_row, first_col = xl_cell_to_rowcol(spec.anchor)
+    widths = fmts.widths.get(sheet.get_name(), {})
+    lines = max(header_lines(c.header, widths.get(first_col + j, DEFAULT_WIDTH)) for j, c in enumerate(spec.columns))
+    key = (sheet.get_name(), header_row)
+    lines = max(lines, fmts.header_lines.get(key, 1))
+    fmts.header_lines[key] = lines
+    if lines > 1:
+        sheet.set_row(header_row, ROW_HEIGHT * lines)
 
 
 def _write_cell(sheet: Any, row: int, col: int, value: Any, column: Column, fmt: Any) -> int:
@@ -327,9 +375,10 @@ def _sop_grid_sheet(sheet: Any, frame: pd.DataFrame | None, months: list[str], f
         )
     sheet.freeze_panes(header_row + 1, first_col + 3)
     sheet.set_column(first_col + 1, first_col + 1, 32)
+    fmts.widths.setdefault(sheet.get_name(), {})[first_col + 1] = 32
 
 
-def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, int]]) -> None:
+def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, int]]) -> list[Chart]:
     """Native charts fed from the Summary tables' sheet ranges (Excel redraws them on every refresh)."""
     name = sheet.get_name()
     header_row, _ = xl_cell_to_rowcol(FAMILY_TOTALS.anchor)
@@ -349,7 +398,7 @@ def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, 
         )
     totals.set_title({"name": "Demand vs proposed supply per family"})
     totals.set_y_axis({"num_format": "#,##0"})
-    sheet.insert_chart(header_row, chart_col, totals, {"x_scale": 1.4, "y_scale": 1.2})
+    placed = [_place_chart(sheet, header_row, chart_col, totals)]
 
     first, last = extents[TOP_GAPS.name]
     gap_header, _ = xl_cell_to_rowcol(TOP_GAPS.anchor)
@@ -368,7 +417,8 @@ def _summary_charts(workbook: Any, sheet: Any, extents: Mapping[str, tuple[int, 
     gaps.set_y_axis({"reverse": True})
     gaps.set_x_axis({"num_format": "#,##0"})
     gaps.set_legend({"position": "bottom"})
-    sheet.insert_chart(header_row + 18, chart_col, gaps, {"x_scale": 1.4, "y_scale": 1.2})
+    placed.append(_place_chart(sheet, header_row + 18, chart_col, gaps))
+    return placed
 
 
 # --- supply-planning sheets (layout 2) ---------------------------------------------------------------
@@ -381,7 +431,7 @@ def _planning_frames(planning: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataF
 
 def _planning_sheets(
     workbook: Any, summary: Any, frames: Mapping[str, pd.DataFrame], fmts: Formats, stamp: str
-) -> None:
+) -> list[Chart]:
     """Capacity, Finance and Scenarios sheets, their input tables (shaded, validated) and Summary charts."""
     sheets = {name: workbook.add_worksheet(name) for name in PLANNING_SHEET_ORDER}
     for name, sheet in sheets.items():
@@ -409,13 +459,14 @@ def _planning_sheets(
     sheets[SCENARIO_INPUTS.sheet].write_string(
         2, 0, "Change: Demand (family or *), Capacity (work center or *), Lost supplier (supplier).", fmts.stamp
     )
-    _planning_charts(workbook, summary, extents)
+    return _planning_charts(workbook, summary, extents)
 
 
-def _planning_charts(workbook: Any, summary: Any, extents: Mapping[str, tuple[int, int]]) -> None:
+def _planning_charts(workbook: Any, summary: Any, extents: Mapping[str, tuple[int, int]]) -> list[Chart]:
     """Summary charts: peak load vs available hours per work center; revenue and margin per family."""
     header_row, _ = xl_cell_to_rowcol(FAMILY_TOTALS.anchor)
     chart_col = _column_index(FAMILY_TOTALS, FAMILY_TOTALS.columns[-1].field) + 2
+    placed: list[Chart] = []
     for k, (spec, key, fields, title) in enumerate(
         (
             (CAPACITY_PEAK, "work_center", ("peak_load_hours", "available_hours"), "Capacity: peak load vs hours"),
@@ -437,4 +488,5 @@ def _planning_charts(workbook: Any, summary: Any, extents: Mapping[str, tuple[in
             )
         chart.set_title({"name": title})
         chart.set_y_axis({"num_format": "#,##0"})
-        summary.insert_chart(header_row + 36 + 18 * k, chart_col, chart, {"x_scale": 1.4, "y_scale": 1.2})
+        placed.append(_place_chart(summary, header_row + 36 + 18 * k, chart_col, chart))
+    return placed

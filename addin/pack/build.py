@@ -120,7 +120,7 @@ def plan_history(store_url: str | None, name: str, lines: pd.DataFrame, plan: Pl
         this = None
         if version is not None:
             this = store.version(name, version)
-        elif versions and versions[-1].fingerprint == fingerprint(lines, plan.as_of):
+        elif versions and versions[-1].fingerprint == fingerprint(lines):
             this = versions[-1]
         earlier = [v for v in versions if this is None or v.version < this.version]
         previous = earlier[-1] if earlier else None
