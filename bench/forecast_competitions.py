@@ -199,6 +199,10 @@ def verdicts(results: list[tuple[Task, dict[str, dict[str, float]]]]) -> list[st
     return out
 
 
+def _loads(load: tuple[float, float, float]) -> str:
+    return " / ".join(f"{x:.1f}" for x in load)
+
+
 def _commit() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     return done.stdout.strip() or "unknown"
@@ -214,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     tasks = [(name, int(cut)) for name in args.sets.split(",") if name for cut in args.cuts.split(",")]
     if args.acceptance:
         tasks.append(("M3", 0))
+    load_start, started = os.getloadavg(), time.perf_counter()
     results, notes = [], []
     for name, cut in tasks:
         task = load(name, cut)
@@ -223,6 +228,11 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(render([(task, table)])[2:]), flush=True)
         print(note, flush=True)
     lines = [*render(results), "", *verdicts(results), "", *(f"- {n}" for n in notes)]
+    lines += [
+        "",
+        f"Load average (1 / 5 / 15 min) at the start {_loads(load_start)}, at the end {_loads(os.getloadavg())}; "
+        f"{(time.perf_counter() - started) / 60:.0f} min in all.",
+    ]
     print("\n".join(lines))
     if args.write:
         write_block("competitions", lines)
