@@ -1,8 +1,7 @@
 """Family and SKU baselines that add up: bottom-up, top-down by history share, or WLS reconciliation.
 
-S&OP decides per family, supply plans per SKU: the two must agree. Three ways to make them agree, chosen per
-run by their accuracy at the family level on a backtest (``coherent_baseline``), because the family is where
-the plan is decided:
+S&OP decides per family, supply plans per SKU: the two must agree. Three ways to make them agree, judged by
+their accuracy at the family level, because the family is where the plan is decided:
 
 - ``bottom_up``: family = sum of its SKUs' forecasts (keeps SKU detail; noisy SKUs add their noise up);
 - ``top_down``: the family forecast split over its SKUs by their share of the family's last 12 months;
@@ -11,6 +10,12 @@ the plan is decided:
   the gap between the family forecast and its SKUs' sum is shared out in proportion to the variances, so
   the least certain numbers move most. (Nixtla's hierarchicalforecast does the same and more, but would
   bring scikit-learn, matplotlib and a QP solver into a planning tool for these few lines.)
+
+``coherent_baseline`` uses ``wls`` unless told otherwise: on bench/forecast_hierarchy.py's families (M1 and
+Tourism monthly, full length and 36 months) it has the lowest family WAPE or is within 0.12 points of it on all
+four, while ``auto`` (the method with the lowest family WAPE on a 12-month backtest, one for the run) never
+beat it (it picked wls three times, bottom_up on Tourism 36 months: 11.66 vs 11.30 %) and costs a second pair
+of baselines; choosing per family lost to wls on three of four. ``method="auto"`` stays available.
 
 Pure: frames in, frames out.
 """
@@ -97,14 +102,15 @@ def coherent_baseline(
     horizon: Horizon,
     items: pd.DataFrame,
     *,
-    method: Method | Literal["auto"] = "auto",
+    method: Method | Literal["auto"] = "wls",
     backtest_months: int = 12,
     config: BaselineConfig | None = None,
     engine: Any = None,
 ) -> Coherent:
-    """SKU and family baselines that add up. ``method="auto"`` picks the method with the lowest family-level
-    WAPE on a backtest: the same baselines made ``backtest_months`` earlier, scored on the months since
-    (it costs a second pair of baselines)."""
+    """SKU and family baselines that add up, by ``method`` (default ``wls``: the most accurate at family level on
+    the development sets, see the module docstring). ``method="auto"`` picks the method with the lowest
+    family-level WAPE on a backtest instead: the same baselines made ``backtest_months`` earlier, scored on the
+    months since (it costs a second pair of baselines)."""
     now = baseline_pair(shipments, horizon, items, config, engine)
     history = monthly_history(shipments, horizon)
     if method != "auto":

@@ -57,7 +57,7 @@ def test_auto_picks_the_method_best_at_family_level_on_the_backtest() -> None:
         rows += [(sku, float(q), m.to_timestamp() + pd.Timedelta(days=10)) for q, m in zip(qty, months, strict=True)]
     shipments = pd.DataFrame(rows, columns=["sku", "qty", "ship_date"])
     items = pd.DataFrame({"sku": ["A", "B", "C"], "family": ["F", "F", "G"]})
-    out = coherent_baseline(shipments, Horizon(start=pd.Period("2026-11", "M"), periods=6), items)
+    out = coherent_baseline(shipments, Horizon(start=pd.Period("2026-11", "M"), periods=6), items, method="auto")
     assert set(out.backtest_wape) == set(METHODS)
     assert out.backtest_wape[out.method] == min(out.backtest_wape.values())
     sums = out.sku.merge(items, on="sku").groupby(["family", "bucket"])["qty"].sum()
@@ -103,14 +103,14 @@ def test_auto_rule_is_the_lowest_total_family_wape_ties_to_bottom_up(monkeypatch
         index=pd.Index(["F", "G", "H"], name="family"),
     ).assign(actual=[500.0, 100.0, 100.0])
     monkeypatch.setattr(hierarchy, "family_backtest", lambda *args, **kwargs: made_up)
-    out = coherent_baseline(shipments, horizon, items)
+    out = coherent_baseline(shipments, horizon, items, method="auto")
     assert out.method == "top_down"
     assert out.backtest_wape == pytest.approx({"bottom_up": 70 / 700, "top_down": 44 / 700, "wls": 78 / 700})
     direct = coherent_baseline(shipments, horizon, items, method="top_down")
     assert out.family.equals(direct.family) and out.sku.equals(direct.sku)
     tie = made_up.assign(top_down=made_up["bottom_up"], wls=made_up["bottom_up"])
     monkeypatch.setattr(hierarchy, "family_backtest", lambda *args, **kwargs: tie)
-    assert coherent_baseline(shipments, horizon, items).method == "bottom_up"
+    assert coherent_baseline(shipments, horizon, items, method="auto").method == "bottom_up"
 
 
 def test_every_method_adds_up_per_family_and_bucket_on_real_baselines() -> None:
@@ -135,3 +135,19 @@ def test_every_method_adds_up_per_family_and_bucket_on_real_baselines() -> None:
         sums = out.sku.merge(items, on="sku").groupby(["family", "bucket"])["qty"].sum()
         fam = out.family.set_index(["family", "bucket"])["qty"].sort_index()
         assert fam.index.equals(sums.index) and fam.to_numpy() == pytest.approx(sums.to_numpy())
+
+
+def test_default_is_wls_without_a_backtest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default follows the development sets' family-level numbers (docs/forecasting.md): WLS, and no second
+    pair of baselines for a backtest."""
+    import sop_functions.hierarchy as hierarchy
+
+    def no_backtest(*args: object, **kwargs: object) -> pd.DataFrame:
+        raise AssertionError("the default must not run the backtest")
+
+    months = pd.period_range("2024-11", "2026-10", freq="M")
+    shipments = _flat_shipments({"A": [30.0] * 24, "B": [10.0] * 24}, months)
+    items = pd.DataFrame({"sku": ["A", "B"], "family": ["F", "F"]})
+    monkeypatch.setattr(hierarchy, "family_backtest", no_backtest)
+    out = coherent_baseline(shipments, Horizon(start=pd.Period("2026-11", "M"), periods=3), items)
+    assert out.method == "wls" and out.backtest_wape == {}
