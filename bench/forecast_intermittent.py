@@ -18,7 +18,8 @@ the combination alone. Measures per series, then the mean over series: MASE and 
 naive (lag-1) MAE / MSE, and the scaled bias sME = mean(f - y) / that MAE (> 0: over-forecast; a percentage
 of test demand is unstable when a series has one or two demands in its 12 test months).
 
-``python -m bench.forecast_intermittent [--series 1500] [--histories 36,60] [--seed 17] [--write]``
+``python -m bench.forecast_intermittent [--series 1500] [--histories 36,60] [--seed 17] [--write]`` (another seed
+writes its own block of bench/RESULTS.md, next to seed 17's)
 """
 
 from __future__ import annotations
@@ -173,7 +174,8 @@ def main(argv: list[str] | None = None) -> None:
         all_notes += [f"- {months} months, {n}" for n in notes]
     print("\n".join(["", *all_notes]))
     if args.write:
-        write_block("forecast-intermittent", [*lines, "", f"Seed {args.seed}, {args.series} series.", *all_notes])
+        tag = "forecast-intermittent" if args.seed == SEED else f"forecast-intermittent-seed{args.seed}"
+        write_block(tag, [*lines, "", f"Seed {args.seed}, {args.series} series.", *all_notes])
 
 
 if __name__ == "__main__":
