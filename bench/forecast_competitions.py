@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import subprocess
 import time
@@ -40,7 +41,6 @@ from sop_functions.baseline import FREQ, baseline
 from sop_functions.buckets import Horizon
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-BEGIN, END = "<!-- competitions:begin -->", "<!-- competitions:end -->"
 START = pd.Period("2026-11", "M")
 """Every series is placed so its history ends in October 2026 (the dates do not matter to the methods)."""
 FORECASTERS = ("sopxl baseline", "AutoETS", "AutoTheta", "mean ETS+Theta", "seasonal naive")
@@ -199,6 +199,10 @@ def verdicts(results: list[tuple[Task, dict[str, dict[str, float]]]]) -> list[st
     return out
 
 
+def _loads(load: tuple[float, float, float]) -> str:
+    return " / ".join(f"{x:.1f}" for x in load)
+
+
 def _commit() -> str:
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     return done.stdout.strip() or "unknown"
@@ -214,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     tasks = [(name, int(cut)) for name in args.sets.split(",") if name for cut in args.cuts.split(",")]
     if args.acceptance:
         tasks.append(("M3", 0))
+    load_start, started = os.getloadavg(), time.perf_counter()
     results, notes = [], []
     for name, cut in tasks:
         task = load(name, cut)
@@ -223,16 +228,30 @@ def main(argv: list[str] | None = None) -> None:
         print("\n".join(render([(task, table)])[2:]), flush=True)
         print(note, flush=True)
     lines = [*render(results), "", *verdicts(results), "", *(f"- {n}" for n in notes)]
+    lines += [
+        "",
+        f"Load average (1 / 5 / 15 min) at the start {_loads(load_start)}, at the end {_loads(os.getloadavg())}; "
+        f"{(time.perf_counter() - started) / 60:.0f} min in all.",
+    ]
     print("\n".join(lines))
     if args.write:
-        machine = f"{platform.machine()}, 2 cores" if platform.machine() else "unknown"
-        head = (
-            f"Run {dt.date.today().isoformat()} on {machine}, Python {platform.python_version()}, commit {_commit()}."
-        )
-        text = RESULTS.read_text()
-        before, _, rest = text.partition(BEGIN)
-        _, _, after = rest.partition(END)
-        RESULTS.write_text(before + "\n".join([BEGIN, head, "", *lines, END]) + after)
+        write_block("competitions", lines)
+
+
+def write_block(tag: str, lines: list[str]) -> None:
+    """Replace the ``<!-- TAG:begin -->`` .. ``<!-- TAG:end -->`` block of bench/RESULTS.md (appended when missing)
+    with a dated header and ``lines``."""
+    machine = f"{platform.machine()}, {os.cpu_count()} cores" if platform.machine() else "unknown"
+    head = f"Run {dt.date.today().isoformat()} on {machine}, Python {platform.python_version()}, commit {_commit()}."
+    begin, end = f"<!-- {tag}:begin -->", f"<!-- {tag}:end -->"
+    text = RESULTS.read_text()
+    block = "\n".join([begin, head, "", *lines, end])
+    if begin in text and end in text:
+        before, _, rest = text.partition(begin)
+        _, _, after = rest.partition(end)
+        RESULTS.write_text(before + block + after)
+    else:
+        RESULTS.write_text(text.rstrip("\n") + "\n\n" + block + "\n")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ Steps (docs/forecasting.md has the why):
 3. clip outliers of the history: only isolated, obvious one-offs (Hampel filter at 5 robust sd that also
    doubles or halves the local median, with a seasonal guard; IQR for intermittent series), flagged;
 4. smooth and erratic series: the mean of AutoETS and DOTM (sop_functions.combination), replaced by seasonal
-   naive or naive only where one beats it by more than 30 % on 3 rolling origins of the series' history;
+   naive or naive only where one beats it by more than 30 % on 3 rolling origins of the series' history
+   (``holdout_mae/holdout_wape``: the chosen method on the last of them);
    intermittent and lumpy series: Croston / ADIDA / IMAPA / TSB, lowest RMSE on 3 rolling origins; short
    series get the mean, flagged;
 5. 80/95 % prediction intervals: the calibrated envelope of the members' intervals, or from the rolling-origin
@@ -151,9 +152,12 @@ def baseline_from_panel(
         choice = _choose(errors, panel.keys, intermittent)
         # 2. forecast the horizon: one call per group; the combination checks its cheap challengers itself
         forecasts: list[tuple[pd.DataFrame, bool]] = []
+        backtests: list[pd.DataFrame] = []
         for mask, model in dense_groups:
             if mask.any():
-                forecasts.append((_forecast(long, panel.keys[mask], [model], h_total, levels, cfg, True), True))
+                frame, fitted = _forecast_with_backtest(long, panel.keys[mask], model, h_total, levels, cfg)
+                forecasts.append((frame, True))
+                backtests.append(_backtest_errors(fitted, model_name(model)))
         for mask, _h in sparse_groups:
             if mask.any():
                 forecasts.append(
@@ -163,6 +167,10 @@ def baseline_from_panel(
         if short.any():
             forecasts.append((_forecast(long, panel.keys[short], [short_model()], h_total, levels, cfg, True), True))
     dense = rolling_checks(values, continuous, h_total, cfg.season_length)
+    if backtests:
+        errors_of = pd.concat(backtests).reindex(panel.keys.astype(str))
+        dense["holdout_mae"] = errors_of["holdout_mae"].to_numpy()
+        dense["holdout_wape"] = errors_of["holdout_wape"].to_numpy()
     quantiles = _holdout_quantiles(choice, abs_errors, cfg.levels)
     classes["candidates"] = candidates
     return _assemble(panel, horizon, level, cfg, classes, choice, dense, forecasts, quantiles, values, clipped, items)
@@ -267,6 +275,27 @@ def _forecast(
     return _native(sf.forecast(df=_subset(long, keys), h=h, level=levels if native else None))
 
 
+def _forecast_with_backtest(
+    long: pd.DataFrame, keys: np.ndarray, model: Any, h: int, levels: list[int], cfg: BaselineConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The combination's forecast and its ``fitted`` values: the chosen method's last-origin backtest."""
+    sf = StatsForecast(models=[model], freq=FREQ, n_jobs=_n_jobs(cfg, len(keys)))
+    frame = _native(sf.forecast(df=_subset(long, keys), h=h, level=levels, fitted=True))
+    return frame, _native(sf.forecast_fitted_values())  # type: ignore[no-untyped-call]
+
+
+def _backtest_errors(fitted: pd.DataFrame, alias: str) -> pd.DataFrame:
+    """Per series: MAE and WAPE of the chosen method's backtest (the months where it is not NaN)."""
+    known = fitted[fitted[alias].notna()]
+    err = (known[alias] - known["y"]).abs()
+    agg = pd.DataFrame({"unique_id": known["unique_id"], "abs": err, "y": known["y"]}).groupby("unique_id").sum()
+    counts = known.groupby("unique_id").size()
+    out = pd.DataFrame(index=agg.index)
+    out["holdout_mae"] = agg["abs"] / counts
+    out["holdout_wape"] = np.where(agg["y"] > 0, agg["abs"] / agg["y"].where(agg["y"] > 0, 1.0), np.nan)
+    return out
+
+
 # -- assembling the result ------------------------------------------------------------------------------------
 
 
@@ -310,8 +339,9 @@ def _assemble(
     for column in ("holdout_months", "holdout_mae", "holdout_wape", "seasonal_naive_wape"):
         methods[column] = choice[column].reindex(keys).to_numpy() if column in choice else np.nan
     checked = dense["holdout_months"].notna().to_numpy()
-    for column in ("holdout_months", "seasonal_naive_wape"):
-        methods.loc[checked, column] = dense.loc[checked, column].to_numpy()
+    for column in ("holdout_months", "holdout_mae", "holdout_wape", "seasonal_naive_wape"):
+        if column in dense:
+            methods.loc[checked, column] = dense.loc[checked, column].to_numpy()
     methods["outliers"] = clipped.sum(axis=1)
 
     point_parts, chosen = [], methods.set_index(level)["method"]

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from statsforecast.models import ADIDA, IMAPA, TSB, CrostonOptimized, HistoricAverage
+from statsforecast.models import ADIDA, IMAPA, TSB, CrostonSBA, HistoricAverage
 
 from .buckets import Horizon
 from .combination import Combination
@@ -36,7 +36,10 @@ IQR_K = 3.0
 """Intermittent series: a non-zero quantity above Q3 + 3 x IQR of the non-zero quantities is an outlier."""
 MAD_SCALE = 1.4826
 
-INTERMITTENT_METHODS = ("CrostonOptimized", "ADIDA", "IMAPA", "TSB")
+INTERMITTENT_METHODS = ("CrostonSBA", "ADIDA", "IMAPA", "TSB")
+"""Candidates for intermittent/lumpy series. SBA (Syntetos-Boylan, Croston debiased) replaced CrostonOptimized:
+on bench/forecast_intermittent.py's simulated set (3 seeds, 36 and 60 months) the choice with SBA had 1-2 %
+lower MASE and 0.3-0.9 % lower RMSSE every time, for a slightly larger under-forecast (mean sME -0.09 vs -0.06)."""
 COMBINATIONS = ("ETS+Theta", "Theta")
 """The continuous-demand models (sop_functions.combination): with AutoETS, and DOTM alone (the cheap one)."""
 SEASONAL_METHODS = ("SeasonalNaive", *COMBINATIONS)
@@ -211,7 +214,7 @@ def combination_model(season_length: int, ets: bool) -> Combination:
 
 
 def intermittent_models() -> list[Any]:
-    return [CrostonOptimized(), ADIDA(), IMAPA(), TSB(alpha_d=0.2, alpha_p=0.2)]
+    return [CrostonSBA(), ADIDA(), IMAPA(), TSB(alpha_d=0.2, alpha_p=0.2)]
 
 
 def short_model() -> Any:

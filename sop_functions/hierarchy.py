@@ -1,8 +1,7 @@
 """Family and SKU baselines that add up: bottom-up, top-down by history share, or WLS reconciliation.
 
-S&OP decides per family, supply plans per SKU: the two must agree. Three ways to make them agree, chosen per
-run by their accuracy at the family level on a backtest (``coherent_baseline``), because the family is where
-the plan is decided:
+S&OP decides per family, supply plans per SKU: the two must agree. Three ways to make them agree, judged by
+their accuracy at the family level, because the family is where the plan is decided:
 
 - ``bottom_up``: family = sum of its SKUs' forecasts (keeps SKU detail; noisy SKUs add their noise up);
 - ``top_down``: the family forecast split over its SKUs by their share of the family's last 12 months;
@@ -11,6 +10,12 @@ the plan is decided:
   the gap between the family forecast and its SKUs' sum is shared out in proportion to the variances, so
   the least certain numbers move most. (Nixtla's hierarchicalforecast does the same and more, but would
   bring scikit-learn, matplotlib and a QP solver into a planning tool for these few lines.)
+
+``coherent_baseline`` uses ``wls`` unless told otherwise: on bench/forecast_hierarchy.py's families (M1 and
+Tourism monthly, full length and 36 months) it has the lowest family WAPE or is within 0.12 points of it on all
+four, while ``auto`` (the method with the lowest family WAPE on a 12-month backtest, one for the run) never
+beat it (it picked wls three times, bottom_up on Tourism 36 months: 11.66 vs 11.30 %) and costs a second pair
+of baselines; choosing per family lost to wls on three of four. ``method="auto"`` stays available.
 
 Pure: frames in, frames out.
 """
@@ -97,38 +102,59 @@ def coherent_baseline(
     horizon: Horizon,
     items: pd.DataFrame,
     *,
-    method: Method | Literal["auto"] = "auto",
+    method: Method | Literal["auto"] = "wls",
     backtest_months: int = 12,
     config: BaselineConfig | None = None,
     engine: Any = None,
 ) -> Coherent:
-    """SKU and family baselines that add up. ``method="auto"`` picks the method with the lowest family-level
-    WAPE on a backtest: the same baselines made ``backtest_months`` earlier, scored on the months since
-    (it costs a second pair of baselines)."""
-    now = _pair(shipments, horizon, items, config, engine)
-    if method != "auto":
-        return reconcile(*now, items, method, monthly_history(shipments, horizon))
-    past_h = Horizon(start=horizon.start - backtest_months, periods=backtest_months)
-    before = shipments[pd.to_datetime(shipments["ship_date"]).dt.to_period("M") < past_h.start]
-    past = _pair(before, past_h, items, config, engine)
+    """SKU and family baselines that add up, by ``method`` (default ``wls``: the most accurate at family level on
+    the development sets, see the module docstring). ``method="auto"`` picks the method with the lowest
+    family-level WAPE on a backtest instead: the same baselines made ``backtest_months`` earlier, scored on the
+    months since (it costs a second pair of baselines)."""
+    now = baseline_pair(shipments, horizon, items, config, engine)
     history = monthly_history(shipments, horizon)
-    actual = history.assign(family=history["sku"].map(items.set_index("sku")["family"].astype(str)))
-    actual["bucket"] = actual["month"].dt.strftime("%Y-%m")
-    truth = actual[actual["bucket"].isin(past_h.buckets)].groupby(["family", "bucket"])["qty"].sum()
-    scores: dict[str, float] = {}
-    for m in METHODS:
-        fam = reconcile(*past, items, m, monthly_history(before, past_h)).family.set_index(["family", "bucket"])["qty"]
-        idx = fam.index.union(truth.index)
-        err = (fam.reindex(idx).fillna(0.0) - truth.reindex(idx).fillna(0.0)).abs().sum()
-        scores[m] = float(err / truth.sum()) if truth.sum() > 0 else float("nan")
+    if method != "auto":
+        return reconcile(*now, items, method, history)
+    errors = family_backtest(shipments, horizon, items, backtest_months=backtest_months, config=config, engine=engine)
+    actual = errors["actual"].sum()
+    scores: dict[str, float] = {m: float(errors[m].sum() / actual) if actual > 0 else float("nan") for m in METHODS}
     best = min(METHODS, key=lambda m: (scores[m] if np.isfinite(scores[m]) else np.inf, METHODS.index(m)))
     chosen = reconcile(*now, items, best, history)
     return Coherent(best, chosen.sku, chosen.family, scores)
 
 
-def _pair(
+def family_backtest(
+    shipments: pd.DataFrame,
+    horizon: Horizon,
+    items: pd.DataFrame,
+    *,
+    backtest_months: int = 12,
+    config: BaselineConfig | None = None,
+    engine: Any = None,
+) -> pd.DataFrame:
+    """Per family: the summed absolute error of each method (columns ``bottom_up, top_down, wls``) and the
+    shipments (``actual``) over the ``backtest_months`` before the horizon, from baselines made before them."""
+    past_h = Horizon(start=horizon.start - backtest_months, periods=backtest_months)
+    before = shipments[pd.to_datetime(shipments["ship_date"]).dt.to_period("M") < past_h.start]
+    past = baseline_pair(before, past_h, items, config, engine)
+    history = monthly_history(shipments, horizon)
+    actual = history.assign(family=history["sku"].map(items.set_index("sku")["family"].astype(str)))
+    actual["bucket"] = actual["month"].dt.strftime("%Y-%m")
+    truth = actual[actual["bucket"].isin(past_h.buckets)].groupby(["family", "bucket"])["qty"].sum()
+    columns: dict[str, pd.Series] = {}
+    for m in METHODS:
+        fam = reconcile(*past, items, m, monthly_history(before, past_h)).family.set_index(["family", "bucket"])["qty"]
+        idx = fam.index.union(truth.index)
+        err = (fam.reindex(idx).fillna(0.0) - truth.reindex(idx).fillna(0.0)).abs()
+        columns[m] = err.groupby(level="family").sum()
+    columns["actual"] = truth.groupby(level="family").sum()
+    return pd.DataFrame(columns).fillna(0.0).rename_axis("family")
+
+
+def baseline_pair(
     shipments: pd.DataFrame, horizon: Horizon, items: pd.DataFrame, config: BaselineConfig | None, engine: Any
 ) -> tuple[Baseline, Baseline]:
+    """The SKU and the family baseline of the same shipments (the inputs of ``reconcile``)."""
     sku = baseline(shipments, horizon, items=items, level="sku", config=config, engine=engine)
     family = baseline(shipments, horizon, items=items, level="family", config=config, engine=engine)
     return sku, family

@@ -62,6 +62,33 @@ def test_method_choice_per_series(result: object) -> None:
     assert methods.loc["SEASONAL", "candidates"] == "ETS+Theta,SeasonalNaive,Naive"
 
 
+def test_holdout_error_is_the_chosen_methods_backtest_on_the_last_origin(result: object) -> None:
+    methods = result.methods.set_index("sku")  # type: ignore[attr-defined]
+    continuous = methods[methods["demand_class"].isin(["smooth", "erratic"])]
+    assert continuous["holdout_wape"].notna().all() and continuous["holdout_mae"].notna().all()
+    # SEASONAL: seasonal naive's backtest from the last origin is last year's same months
+    y = np.array(_synthetic()["SEASONAL"])
+    he, starts = origins(len(y), 12)
+    o = starts[0]
+    assert o == len(y) - he
+    naive = np.abs(y[o - 12 : o - 12 + he] - y[o : o + he]).sum() / y[o : o + he].sum()
+    assert methods.loc["SEASONAL", "seasonal_naive_wape"] == pytest.approx(naive)
+    if methods.loc["SEASONAL", "method"] == "SeasonalNaive":
+        assert methods.loc["SEASONAL", "holdout_wape"] == pytest.approx(naive)
+
+
+def test_backtest_values_sit_on_the_last_origins_months_only() -> None:
+    rng = np.random.default_rng(5)
+    trend = 100 + 3 * np.arange(48.0) + rng.normal(0, 2, 48)
+    res = combine(trend, 12, 12, True, [80, 95], fitted=True)
+    _he, starts = origins(48, 12)
+    backtest = res["fitted"]
+    assert np.isnan(backtest[: starts[0]]).all() and np.isfinite(backtest[starts[0] :]).all()
+    assert np.abs(backtest[starts[0] :] - trend[starts[0] :]).mean() < 10  # the combination tracks the trend
+    assert np.isnan(res["fitted-lo-80"]).all() and set(res) >= {"fitted-hi-95", "mean", "lo-80"}
+    assert "fitted" not in combine(trend, 12, 12, True, [80, 95])
+
+
 def test_seasonal_forecast_repeats_the_season_and_short_history_is_the_mean(result: object) -> None:
     fc = result.forecast.set_index(["sku", "bucket"])["baseline"]  # type: ignore[attr-defined]
     seasonal = fc.loc["SEASONAL"].to_numpy()
@@ -103,6 +130,20 @@ def test_the_combination_stays_unless_a_cheap_method_is_clearly_better() -> None
     res = combine(season, 12, 12, True, [80, 95])
     assert res["mean"].tolist() == pytest.approx(season[-12:].tolist())
     assert (res["lo-95"] <= res["lo-80"]).all() and (res["hi-80"] <= res["hi-95"]).all()
+
+
+def test_ten_years_of_history_pair_ets_with_autotheta_shorter_with_dotm() -> None:
+    from sop_functions.combination import ETS, LONG_HISTORY, THETA
+
+    rng = np.random.default_rng(8)
+    t = np.arange(LONG_HISTORY + 6, dtype=float)
+    y = 200 + 2 * t + 30 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 4, len(t))
+    for n, theta_model in ((LONG_HISTORY, None), (LONG_HISTORY - 1, "DOTM")):
+        head = y[-n:]
+        ets = ETS.forecast_ets(ETS.ets_f(head, m=12), 12)["mean"]
+        theta = THETA.forecast_theta(THETA.auto_theta(head, m=12, model=theta_model), 12)["mean"]
+        expected = (np.maximum(ets, 0) + np.maximum(theta, 0)) / 2
+        assert combine(head, 12, 12, True, None)["mean"] == pytest.approx(expected)
 
 
 def test_forecasts_are_never_negative_and_the_model_runs_through_statsforecast() -> None:
