@@ -58,6 +58,20 @@ STAGE_PREFIX = "."
 """Staged folders are ``.<stem>.sku-detail-<random>`` beside the workbook (hidden; removed when stale)."""
 
 
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table as Parquet holds it: a column of numbers stays numbers. Months of cover is the one number
+    column the sheets may show as text (:data:`~workbooks.layout.NO_DEMAND`: stock, no demand ahead); in
+    Parquet it is the number it stands for, +inf (Power Query: ``Number.PositiveInfinity``)."""
+    out = frame
+    for column in frame.columns[frame.dtypes == object]:
+        values = frame[column]
+        texts = values.map(lambda v: isinstance(v, str))
+        if texts.any() and values[texts].eq(layout.NO_DEMAND).all():
+            out = out.copy() if out is frame else out
+            out[column] = pd.to_numeric(values.where(~texts, float("inf")))
+    return out
+
 @dataclass
 class SkuDetail:
     """Where the SKU tables go (``rows`` per table) when they do not fit in the workbook.
@@ -163,7 +177,7 @@ def place_sku_detail(
     try:
         for name in SKU_TABLES:
             if name in tables:
-                tables[name].to_parquet(staged / f"{name}.parquet", index=False)
+                typed(tables[name]).to_parquet(staged / f"{name}.parquet", index=False)
                 detail.rows[name] = len(tables[name])
         checkpoint("sku-detail-staged")
     except BaseException:

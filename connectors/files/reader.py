@@ -170,7 +170,7 @@ def _duplicate_stock(frame: pd.DataFrame, name: str) -> list[DataWarning]:
     keys = ["sku", "warehouse"]
     twice = frame[frame.duplicated(keys, keep=False)]
     out = []
-    for (sku, warehouse), rows in twice.groupby(keys, sort=False):
+    for (sku, warehouse), rows in twice.groupby(keys, sort=False, observed=True):
         qty = " + ".join(f"{q:g}" for q in rows["qty"])
         out.append(
             DataWarning(
