@@ -92,9 +92,8 @@ def _row(bench: Benchmark, case: Result, base: Result, peak_note: str = "") -> l
     goals = ([f"<= {bench.goal_ratio:g}x"] if bench.goal_ratio else []) + (
         [f"<= {bench.goal_peak_mib:g} MiB"] if bench.goal_peak_mib else []
     )
-    met = "-" if not goals else ("yes" if met_time and met_peak else "NO" + ("" if met_time else " (time)"))
-    if goals and met_time and not met_peak:
-        met = "NO (memory)"
+    missed = [what for what, ok in (("time", met_time), ("memory", met_peak)) if not ok]
+    met = "-" if not goals else ("yes" if not missed else f"NO ({', '.join(missed)})")
     return [
         bench.title,
         _spread(case),

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from . import layout
+from .tables import SKU_DETAIL_INSIDE, SKU_DETAIL_NOTE
 from .xlsx.journal import journal_path
 from .xlsx.refs import parse_cell
 from .xlsx.safe_save import checkpoint, fsync_dir, glob_escape
@@ -34,7 +35,7 @@ EXCEL_ROWS = 1_048_576
 """Rows of an Excel worksheet (.xlsx)."""
 SKU_TABLES = (layout.DEMAND.name, layout.SUPPLY.name, layout.INVENTORY.name, layout.PLANNED_ORDERS.name)
 """The owned tables at SKU level; every other owned table is at family (or work center) level."""
-NOTE = "sku_detail"
+NOTE = SKU_DETAIL_NOTE
 
 
 class RowLimitError(ValueError):
@@ -199,11 +200,10 @@ def placed(workbook: str | os.PathLike[str]) -> SkuDetail | None:
     return SkuDetail(folder, {n: rows[n] for n in SKU_TABLES if n in rows}) if rows else None
 
 
-def note_rows(detail: SkuDetail | None) -> pd.DataFrame:
-    """The tblSettings row telling where the SKU detail is."""
+def note_value(detail: SkuDetail | None) -> str:
+    """The tblSettings ``sku_detail`` value: where the SKU detail is."""
     outside = detail is not None and detail.staged is not None
-    value = f"{detail.folder.name}/ beside the workbook (Parquet)" if outside and detail else "in this workbook"
-    return pd.DataFrame({"setting": [NOTE], "value": [value]})
+    return f"{detail.folder.name}/ beside the workbook (Parquet)" if outside and detail else SKU_DETAIL_INSIDE
 
 
 def apply(
@@ -213,7 +213,9 @@ def apply(
     detail = place_sku_detail(tables, workbook, excel_rows=excel_rows)
     settings = layout.SETTINGS.name
     if settings in tables:
-        tables[settings] = pd.concat([tables[settings], note_rows(detail)], ignore_index=True)
+        frame = tables[settings]
+        row = pd.DataFrame({"setting": [NOTE], "value": [note_value(detail)]})
+        tables[settings] = pd.concat([frame[frame["setting"] != NOTE], row], ignore_index=True)
     return detail
 
 

@@ -18,6 +18,11 @@ from sop_functions.plan import Plan
 from . import layout
 from .stamps import WorkbookStamps, settings_frame
 
+SKU_DETAIL_NOTE = "sku_detail"
+"""The tblSettings row telling where the SKU tables are (every writer writes it, so the table keeps its
+length): in the workbook, or beside it as Parquet (:mod:`workbooks.sku_detail` sets that value)."""
+SKU_DETAIL_INSIDE = "in this workbook"
+
 
 def plan_stamps(plan: Plan, refreshed_at: dt.datetime | None = None) -> WorkbookStamps:
     """The provenance a plan's tables carry: the ERP's clock, not the refresh time, is the as-of."""
@@ -50,8 +55,8 @@ def plan_tables(plan: Plan, stamps: WorkbookStamps) -> dict[str, pd.DataFrame]:
     method = {"lp": "within capacity (LP)", "netting": "netting, infinite capacity"}[plan.supply_method]
     notes = pd.DataFrame(
         {
-            "setting": ["proposal", "decision_window_months", "plan_notes"],
-            "value": [method, str(plan.window), " | ".join(plan.notes) or "none"],
+            "setting": ["proposal", "decision_window_months", "plan_notes", SKU_DETAIL_NOTE],
+            "value": [method, str(plan.window), " | ".join(plan.notes) or "none", SKU_DETAIL_INSIDE],
         }
     )
     settings = pd.concat([settings_frame(stamps, plan.horizon.labels), notes], ignore_index=True)
