@@ -59,19 +59,19 @@ STAGE_PREFIX = "."
 """Staged folders are ``.<stem>.sku-detail-<random>`` beside the workbook (hidden; removed when stale)."""
 
 
-
 def typed(frame: pd.DataFrame) -> pd.DataFrame:
     """The table as Parquet holds it: a column of numbers stays numbers. Months of cover is the one number
     column the sheets may show as text (:data:`~workbooks.layout.NO_DEMAND`: stock, no demand ahead); in
     Parquet it is the number it stands for, +inf (Power Query: ``Number.PositiveInfinity``)."""
     out = frame
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.select_dtypes(include="object").columns:
         values = frame[column]
         texts = values.map(lambda v: isinstance(v, str))
         if texts.any() and values[texts].eq(layout.NO_DEMAND).all():
             out = out.copy() if out is frame else out
             out[column] = pd.to_numeric(values.where(~texts, float("inf")))
     return out
+
 
 @dataclass
 class SkuDetail:
