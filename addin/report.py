@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from connectors.notices import LOGGED, DataWarning
 from sop_functions.gaps import LAYERS, TIMING_COLUMNS
@@ -30,45 +33,92 @@ def top_gap_rows(plan: Plan, top: int) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def gap_table(plan: Plan, top: int) -> Table:
+WHY_MIN_WIDTH = 28
+"""Below this many characters left for it, the Why column would wrap to a few letters a line: the reasons
+go under the table instead."""
+
+
+@dataclass(frozen=True)
+class GapTable:
+    """The top shortages as rich renders them, fitted to the terminal (a rich renderable).
+
+    Each layer keeps its own columns: "firm" is what the ERP already has (if nothing changes), "proposed"
+    adds the planned supply. A family short only after the proposal shows "-" for its firm first month,
+    never the proposed month under a firm heading. Why a family stays short after the proposal is a column
+    where it has room to be read, else a list under the table.
+    """
+
+    plan: Plan
+    top: int
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = top_gap_rows(self.plan, self.top)
+        narrow = self._table(rows, with_why=False)
+        room = options.max_width - console.measure(narrow, options=options).maximum
+        if room >= WHY_MIN_WIDTH + 3:
+            yield self._table(rows, with_why=True)
+            return
+        yield narrow
+        reasons = [(str(r["family"]), _why(r)) for r in rows]
+        if any(why for _, why in reasons):
+            yield Text("Why short after the proposal:", style="bold")
+            for family, why in reasons:
+                if why:
+                    yield Text(f"  {family}: {why}")
+
+    def _table(self, rows: Sequence[dict[str, Any]], *, with_why: bool) -> Table:
+        window = f"{self.plan.window} mo"
+        table = Table(
+            title=f"Top {self.top} shortages (first short month; value at risk in the next {window})",
+            title_justify="left",
+        )
+        columns = (
+            ("Family", "left"),
+            ("First short\n(firm)", "left"),
+            ("Short then\n(firm)", "right"),
+            ("At risk\n(firm)", "right"),
+            ("First short\n(proposed)", "left"),
+            ("At risk\n(proposed)", "right"),
+        )
+        for header, justify in columns:
+            table.add_column(header, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        if with_why:
+            table.add_column("Why (after proposal)", justify="left", min_width=WHY_MIN_WIDTH)
+        for row in rows:
+            after = float(row["value_at_risk_window_proposed"])
+            firm_short = bool(row["first_short_bucket_firm"])
+            why = (escape(_why(row)),) if with_why else ()
+            table.add_row(
+                escape(str(row["family"])),
+                str(row["first_short_bucket_firm"] or "-"),
+                _number(row["first_shortage_units_firm"]) if firm_short else "-",
+                f"[red]{_number(row['value_at_risk_window_firm'])}[/]" if firm_short else "-",
+                str(row["first_short_bucket_proposed"] or "-"),
+                f"[{'red' if after > 0 else 'green'}]{_number(after)}[/]",
+                *why,
+            )
+        shown = len(rows)
+        timing = self.plan.family_timing
+        short = int(((timing["months_short_firm"] > 0) | (timing["months_short_proposed"] > 0)).sum())
+        if not short:
+            table.caption = "no shortages in the horizon, if nothing changes or after the proposed supply"
+        elif short > shown:
+            more = short - shown
+            table.caption = f"{more} more famil{'y' if more == 1 else 'ies'} go short: `sop plan --json` lists all"
+        return table
+
+
+def _why(row: dict[str, Any]) -> str:
+    """Why the family stays short after the proposal, or that the proposal covers it."""
+    if str(row["why_short"]):
+        return str(row["why_short"])
+    return "covered by the proposal" if float(row["value_at_risk_window_proposed"]) == 0 else ""
+
+
+def gap_table(plan: Plan, top: int) -> GapTable:
     """What goes short first (firm: if nothing changes), how badly, what it is worth in the next months,
     and what stays short after the proposed supply, and why. Never netted across SKUs."""
-    window = f"{plan.window} mo"
-    table = Table(
-        title=f"Top {top} shortages (first short month; value at risk in the next {window})", title_justify="left"
-    )
-    columns = (
-        ("#", "right", False),
-        ("Family", "left", True),
-        ("First short", "left", True),
-        ("Short then", "right", True),
-        ("At risk", "right", True),
-        ("After proposal", "right", True),
-        ("Why", "left", False),
-    )
-    for header, justify, no_wrap in columns:
-        table.add_column(header, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
-    for row in top_gap_rows(plan, top):
-        after = float(row["value_at_risk_window_proposed"])
-        why = str(row["why_short"]) or ("covered" if after == 0 else "")
-        table.add_row(
-            str(row["rank"]),
-            str(row["family"]),
-            str(row["first_short_bucket_firm"] or row["first_short_bucket_proposed"] or "-"),
-            _number(row["first_shortage_units_firm"]),
-            f"[red]{_number(row['value_at_risk_window_firm'])}[/]",
-            f"[{'red' if after > 0 else 'green'}]{_number(after)}[/]",
-            why,
-        )
-    shown = len(plan.top_gaps.head(top))
-    timing = plan.family_timing
-    short = int(((timing["months_short_firm"] > 0) | (timing["months_short_proposed"] > 0)).sum())
-    if not short:
-        table.caption = "no shortages in the horizon, if nothing changes or after the proposed supply"
-    elif short > shown:
-        more = short - shown
-        table.caption = f"{more} more famil{'y' if more == 1 else 'ies'} go short: `sop plan --json` lists all"
-    return table
+    return GapTable(plan, top)
 
 
 def _timing(row: dict[str, Any], layer: str) -> dict[str, Any]:
