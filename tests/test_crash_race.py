@@ -103,9 +103,12 @@ TALLY = Tally()
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """Built under the frozen clock, which each test holds again itself: a freeze held across the yield
+    would stay on for the rest of the module, and the ERP fixture below would seed Tryton for a November
+    day while the server's own today (the real date) moved on."""
     with clock.frozen(NOW):
-        yield build_world(tmp_path_factory.mktemp("harness"))
+        return build_world(tmp_path_factory.mktemp("harness"))
 
 
 @pytest.fixture(autouse=True)
