@@ -83,6 +83,7 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     t = transport_for(demo)
     cache = SyncCache(tmp_path / "sync.sqlite", "demo")
     first, _ = sync(t, cache, full=True, overlap_seconds=0, small_rows=small_rows)
+    assert len(set(first.stock["warehouse"])) == 2, "both warehouses (picked from the locations) have stock"
     _check(demo, cache, first, tmp_path)
 
     # nothing changed: no id list is asked for (the counts agree), no stock level is read
@@ -90,6 +91,8 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     idle, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
     assert not [m for m in methods if m.endswith(".search")], methods
     assert not [k for k in report.fetched if k.startswith("stock@")]
+    assert report.revalidated == [], "nothing changed: every validated frame is kept"
+    assert methods.count("model.stock.location.search_read") == 1, "warehouses are read with the locations"
     _same(first, idle)
 
     # a draft sale whose first line is deleted, then confirmed: the deleted line must not be demand
@@ -131,6 +134,20 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     productions = t.model("production", "search", [("state", "=", "draft")], 0, 1, [["id", "DESC"]])
     t.model("production", "delete", productions, idempotent=False)
 
+    # a draft move to a customer done (draft -> done: a new history line, its product's stock goes down), a
+    # product renamed (its item changes: validated again, not kept)
+    (waiting,) = t.model("stock.shipment.out", "search", [("state", "=", "waiting")], 0, 1, [["id", "ASC"]])
+    for step in ("assign_force", "pick", "pack", "do"):  # Tryton's own path from waiting to done
+        t.model("stock.shipment.out", step, [waiting], idempotent=False)
+    shipped_now = t.model("stock.move", "search_read", [("shipment", "=", f"stock.shipment.out,{waiting}"),
+                          ("to_location.type", "=", "customer")], 0, None, None, ["product", "state"])  # fmt: skip
+    assert shipped_now and {m["state"] for m in shipped_now} == {"done"}
+    moved |= {m["product"] for m in shipped_now}
+    (renamed,) = t.model("product.product", "read", [products[1]["id"]], ["template"])
+    t.model(
+        "product.template", "write", [renamed["template"]], {"name": f"Renamed chair {small_rows}"}, idempotent=False
+    )
+
     (sale,) = t.model("sale.sale", "read", [sale_id], ["lines"])
     t.model("sale.line", "delete", sale["lines"][:1], idempotent=False)
     t.model("sale.sale", "quote", [sale_id], idempotent=False)
@@ -148,6 +165,17 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     number = t.model("sale.sale", "read", [sale_id], ["number"])[0]["number"]
     demand = snapshot.open_demand[snapshot.open_demand["order_id"] == number]
     assert sorted(demand["qty"].tolist()) == [4.0], demand  # the second line only
+    assert {m["id"] for m in shipped_now} <= set(report.changed["customer_moves"])
+    assert {"items", "shipments", "stock"} <= set(report.revalidated), report.revalidated
+    assert f"Renamed chair {small_rows}" in set(snapshot.items["description"])
+
+    # a warehouse renamed: read with the locations, every stock level read again (the layout changed)
+    (other_wh,) = t.model("stock.location", "search", [("type", "=", "warehouse"), ("id", "!=", warehouse)], 0, 1, None)
+    t.model("stock.location", "write", [other_wh], {"code": "WH-NEW"}, idempotent=False)
+    snapshot, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
+    assert report.changed["warehouses"] == [other_wh] and "WH-NEW" in set(snapshot.stock["warehouse"])
+    _check(demo, cache, snapshot, tmp_path)
+    t.model("stock.location", "write", [other_wh], {"code": f"WH-{small_rows}"}, idempotent=False)
 
 
 def test_the_session_is_kept_as_a_secret_and_reused(demo: DemoServer, caplog: pytest.LogCaptureFixture) -> None:

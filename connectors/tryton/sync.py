@@ -36,10 +36,11 @@ from connectors.notices import DataWarning, Notes
 from sop_functions import clock
 from sop_functions.snapshot import Snapshot, snapshot_from_records
 
-from .cache import LINE_OF, SCHEMA_VERSION, CacheWriter, SyncCache
+from .cache import LINE_OF, SCHEMA_VERSION, CacheWriter, SyncCache, fingerprint
 from .history import shipments_frame
 from .mapping import SOURCES, Row, Source, map_all, stock_context
 from .rows import nested, ref_id, sku_map
+from .sources import matches, read_fields
 from .transport import TrytonTransport
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class SyncReport:
     """Records left out or read with a stated fallback (see :mod:`connectors.notices`)."""
     by_changes: list[str] = field(default_factory=list)
     """Sources read by their changes since the watermark (the others were read in full)."""
+    revalidated: list[str] = field(default_factory=list)
+    """Entities validated anew (the others were unchanged: their validated frame was kept)."""
 
     @property
     def total_fetched(self) -> int:
@@ -303,7 +306,11 @@ def _sync_in(
     overlap = dt.timedelta(seconds=overlap_seconds)
     plans: list[_Plan] = []
     missing: list[Source] = []
+    hosted: list[Source] = []
     for source in SOURCES:
+        if source.within and source.model in installed:
+            hosted.append(source)
+            continue
         if source.model not in installed:
             if not source.optional:
                 raise RuntimeError(f"Tryton model {source.model} is not available (module not activated?)")
@@ -313,7 +320,7 @@ def _sync_in(
         mark = writer.watermark(source.name)
         small = writer.count(source.name) <= small_rows
         since = mark - overlap if mark is not None and source.incremental and not writer.empty and not small else None
-        plans.append(_Plan(source, (*source.fields, *extra, *STAMP_FIELDS), since))
+        plans.append(_Plan(source, (*read_fields(source), *extra, *STAMP_FIELDS), since))
 
     # 1. every source's rows (or changes) and matching counts, stock moves done since the last stock read
     stock_mark = writer.watermark(STOCK_SOURCE)
@@ -354,6 +361,10 @@ def _sync_in(
             report.by_changes.append(name)
     for source in missing:
         writer.apply(source, {}, [], None, replace=True)
+    for source in hosted:  # picked from the host's cached rows (all of them, whether read in full or not)
+        keep = ("id", *source.fields)
+        rows = {rid: {k: r.get(k) for k in keep} for rid, r in writer.rows(source.within).items() if matches(source, r)}
+        report.changed[source.name], report.deleted[source.name] = writer.apply(source, rows, [], None, replace=True)
 
     # 4. stock levels: every product's, or only those whose done moves changed
     warehouses = sorted(writer.ids("warehouses"))
@@ -379,7 +390,19 @@ def _sync_in(
     party = {lid: str(name) for lid, row in lines.items() if (name := nested(row, "sale.party.name"))}
     history = shipments_frame(writer.shipped(), sku_map(raw["products"]), party)
     report.warnings = list(notes)
-    return snapshot_from_records(source_name, as_of, records, frames={"shipments": history})
+    inputs: dict[str, Any] = {**records, "shipments": history}
+    marks = {entity: fingerprint(entity, content) for entity, content in inputs.items()}
+    kept = writer.kept_frames(marks)
+    report.revalidated = sorted(set(inputs) - set(kept))
+    snapshot = snapshot_from_records(
+        source_name,
+        as_of,
+        {e: r for e, r in records.items() if e not in kept},
+        frames={} if "shipments" in kept else {"shipments": history},
+        validated=kept,
+    )
+    writer.keep_frames({e: (marks[e], snapshot.frames[e]) for e in report.revalidated})
+    return snapshot
 
 
 def all_rows(cache: SyncCache) -> dict[str, dict[int, Row]]:
