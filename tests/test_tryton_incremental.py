@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import stat
 import threading
 import time
@@ -20,6 +21,7 @@ import pytest
 
 from connectors.notices import Notes
 from connectors.tryton import TrytonConnector
+from connectors.tryton import sync as sync_module
 from connectors.tryton import transport as transport_module
 from connectors.tryton.mapping import map_all
 from connectors.tryton.server import DemoServer, demo_server
@@ -197,3 +199,24 @@ def test_the_session_is_kept_as_a_secret_and_reused(demo: DemoServer, caplog: py
     third = connector.transport()
     assert third.model("res.user", "search_count", []) >= 1
     assert third.logins == 1 and auth.split()[1] not in caplog.text
+
+
+def test_kept_frames_are_the_validated_ones_and_long_ones_are_validated_every_time(
+    demo: DemoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = transport_for(demo)
+    cache = SyncCache(tmp_path / "sync.sqlite", "demo")
+    first, report = sync(t, cache, full=True, overlap_seconds=0)
+    assert set(report.revalidated) == set(first.frames)
+    kept, report = sync(t, cache, overlap_seconds=0)
+    assert report.revalidated == []
+    _same(first, kept)
+    for entity, frame in kept.frames.items():  # the same dtypes as validated, empty frames included
+        assert list(frame.dtypes) == list(first.frames[entity].dtypes), entity
+
+    monkeypatch.setattr(sync_module, "KEEP_ROWS", 0)  # every frame "long": none kept, none left stored
+    again, report = sync(t, cache, overlap_seconds=0)
+    assert set(report.revalidated) == set(first.frames)
+    _same(first, again)
+    with sqlite3.connect(cache.path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM frame").fetchone() == (0,)

@@ -295,6 +295,9 @@ class CacheWriter:
             frame.reset_index(drop=True).to_feather(buffer)
             self.conn.execute("INSERT OR REPLACE INTO frame VALUES (?, ?, ?)", (entity, mark, buffer.getvalue()))
 
+    def drop_frames(self, entities: Iterable[str]) -> None:
+        self.conn.executemany("DELETE FROM frame WHERE entity = ?", [(e,) for e in sorted(entities)])
+
     # --- reading back what the mapping needs --------------------------------------------------------
     def rows(self, source: str, where: str = "", args: Sequence[Any] = ()) -> dict[int, Row]:
         query = f"SELECT id, data FROM row WHERE source = ? {where}"  # noqa: S608 - fixed clauses of this module

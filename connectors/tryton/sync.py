@@ -15,7 +15,9 @@ only), all of them when the day, the warehouses or the locations changed.
 **What is kept.** The rows (SQLite, JSON text, no pickle, :mod:`.cache`), and the shipment history as
 mapped lines (:mod:`.history`): a sync reads back only the open orders' rows and the master data, maps
 them and assembles the history in one pass, so its cost follows what changed and what is open, not the
-years of history. Independent requests run concurrently (``workers`` sessions in threads).
+years of history. The validated frames too: an entity whose mapped records did not change is not
+validated again (:func:`.cache.fingerprint`). Independent requests run concurrently (``workers`` sessions
+in threads).
 
 Everything is fetched before anything is written; the cache is then updated in ONE transaction that also
 builds the snapshot, so a sync that fails midway (server stopped, invalid data) leaves the cache as it was.
@@ -51,6 +53,10 @@ STAMP_FIELDS = ("create_date", "write_date")
 SMALL_ROWS = 100
 """A source with at most this many cached rows is read in full (one request) rather than by its changes and
 a count (two): on a server each request costs ~10 ms before it returns a row, a hundred rows about as much."""
+KEEP_ROWS = 100_000
+"""Validated frames of at most this many rows are kept between syncs. A longer one (the shipment history of
+a large company) is validated every time: vectorised, that costs less than fingerprinting and storing it
+(1.4 M lines: validation 0.9 s, hash 0.2 s + Arrow write 0.7 s + read 0.3 s, measured on 2 shared cores)."""
 STOCK_SOURCE = "stock@moves"
 """Watermark of the done (or cancelled) moves whose products' stock levels were last read."""
 T = TypeVar("T")
@@ -391,7 +397,7 @@ def _sync_in(
     history = shipments_frame(writer.shipped(), sku_map(raw["products"]), party)
     report.warnings = list(notes)
     inputs: dict[str, Any] = {**records, "shipments": history}
-    marks = {entity: fingerprint(entity, content) for entity, content in inputs.items()}
+    marks = {entity: fingerprint(entity, content) for entity, content in inputs.items() if len(content) <= KEEP_ROWS}
     kept = writer.kept_frames(marks)
     report.revalidated = sorted(set(inputs) - set(kept))
     snapshot = snapshot_from_records(
@@ -401,7 +407,8 @@ def _sync_in(
         frames={} if "shipments" in kept else {"shipments": history},
         validated=kept,
     )
-    writer.keep_frames({e: (marks[e], snapshot.frames[e]) for e in report.revalidated})
+    writer.keep_frames({e: (marks[e], snapshot.frames[e]) for e in report.revalidated if e in marks})
+    writer.drop_frames(set(inputs) - set(marks))
     return snapshot
 
 
