@@ -171,6 +171,27 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     assert {"items", "shipments", "stock"} <= set(report.revalidated), report.revalidated
     assert f"Renamed chair {small_rows}" in set(snapshot.items["description"])
 
+    # an internal shipment to the other warehouse shipped (in transit: read with the moves done since the last
+    # stock read, one request), then received (out of transit)
+    (storage,) = t.model("stock.location", "search", [("code", "=", "STO")], 0, 1, None)
+    (east,) = t.model("stock.location", "search", [("name", "=", "East Storage")], 0, 1, None)
+    line = {"product": products[0]["id"], "quantity": 2.0, "unit": products[0]["default_uom"],
+            "from_location": storage, "to_location": east}  # fmt: skip
+    (internal,) = t.model("stock.shipment.internal", "create", [{"from_location": storage, "to_location": east,
+                          "planned_date": clock.today(dt.UTC), "planned_start_date": clock.today(dt.UTC),
+                          "moves": [["create", [line]]]}], idempotent=False)  # fmt: skip
+    for step in ("wait", "assign_force", "pack", "ship"):
+        t.model("stock.shipment.internal", step, [internal], idempotent=False)
+    methods.clear()
+    snapshot, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
+    assert report.changed["transit_moves"] and [k for k in report.fetched if k.startswith("stock@")]
+    assert methods.count("model.stock.move.search_read") == 3, methods  # customer, purchase moves, done+transit
+    _check(demo, cache, snapshot, tmp_path)
+    t.model("stock.shipment.internal", "do", [internal], idempotent=False)
+    snapshot, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
+    assert report.deleted["transit_moves"] and not report.fetched["transit_moves"]
+    _check(demo, cache, snapshot, tmp_path)
+
     # a warehouse renamed: read with the locations, every stock level read again (the layout changed)
     (other_wh,) = t.model("stock.location", "search", [("type", "=", "warehouse"), ("id", "!=", warehouse)], 0, 1, None)
     t.model("stock.location", "write", [other_wh], {"code": "WH-NEW"}, idempotent=False)

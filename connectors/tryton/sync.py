@@ -8,9 +8,10 @@ Deleted rows are found by count: every row the source's domain matches is either
 (a row enters a domain by being written), so when ``search_count(domain)`` equals the cached rows plus the
 new ones nothing was deleted, and only otherwise are the ids listed (Tryton 8.2 lets users delete any
 move: a done one after cancelling it). Sources Tryton computes (prices, open orders read through their
-lines, stock in transit) and sources of up to :data:`SMALL_ROWS` rows are read in full every time; stock
-levels only for the products whose done moves changed (Tryton's on-hand for today counts done moves
-only), all of them when the day, the warehouses or the locations changed.
+lines, stock in transit) and sources of up to :data:`SMALL_ROWS` rows are read in full every time (the
+warehouses within the locations' request, the moves in transit within the request for the moves done since
+the last stock read); stock levels only for the products whose done moves changed (Tryton's on-hand for
+today counts done moves only), all of them when the day, the warehouses or the locations changed.
 
 **What is kept.** The rows (SQLite, JSON text, no pickle, :mod:`.cache`), and the shipment history as
 mapped lines (:mod:`.history`): a sync reads back only the open orders' rows and the master data, maps
@@ -57,6 +58,7 @@ KEEP_ROWS = 100_000
 """Validated frames of at most this many rows are kept between syncs. A longer one (the shipment history of
 a large company) is validated every time: vectorised, that costs less than fingerprinting and storing it
 (1.4 M lines: validation 0.9 s, hash 0.2 s + Arrow write 0.7 s + read 0.3 s, measured on 2 shared cores)."""
+TRANSIT_SOURCE = "transit_moves"
 STOCK_SOURCE = "stock@moves"
 """Watermark of the done (or cancelled) moves whose products' stock levels were last read."""
 T = TypeVar("T")
@@ -196,14 +198,35 @@ def _alive(source: Source) -> Callable[[TrytonTransport], set[int]]:
     return lambda t: set(t.search_ids(source.model, source.domain))
 
 
-def _moved_products(since: dt.datetime | None) -> Callable[[TrytonTransport], tuple[set[int], dt.datetime | None]]:
-    """Products of the moves done (or cancelled) since ``since``: the only ones whose on-hand changed."""
+Moved = tuple[set[int], dt.datetime | None]
+DONE_STATES = ["done", "cancelled"]
 
-    def ask(t: TrytonTransport) -> tuple[set[int], dt.datetime | None]:
+
+def _moved_products(since: dt.datetime | None, transit: _Plan | None) -> Callable[[TrytonTransport], Any]:
+    """Products of the moves done (or cancelled) since ``since``: the only ones whose on-hand changed.
+
+    With ``transit`` (the moves in transit, read in full) both come from one request: its domain is
+    ``OR([done or cancelled, recent], transit domain)``, and as the transit domain excludes done and
+    cancelled moves, a row is in transit exactly when it is neither done nor cancelled.
+    """
+
+    def ask(t: TrytonTransport) -> Moved | tuple[Moved, _Fetched]:
         recent = ["OR", ("create_date", ">", since), ("write_date", ">", since)]
-        domain = [("state", "in", ["done", "cancelled"]), recent]
-        rows = list(t.search_read("stock.move", domain, ["product", *STAMP_FIELDS]))
-        return {r["product"] for r in rows if isinstance(r.get("product"), int)}, _latest(rows)
+        domain: list[Any] = [("state", "in", DONE_STATES), recent]
+        fields = ["product", "state", *STAMP_FIELDS]
+        if transit is not None:
+            if ("state", "not in", DONE_STATES) not in transit.source.domain:  # what tells the two apart
+                raise ValueError(f"{transit.source.name}: its domain must exclude done and cancelled moves")
+            domain = ["OR", domain, transit.source.domain]
+            fields = list(dict.fromkeys([*fields, *transit.fields]))
+        rows = list(t.search_read("stock.move", domain, fields))
+        done = [r for r in rows if r.get("state") in DONE_STATES]
+        moved = {r["product"] for r in done if isinstance(r.get("product"), int)}, _latest(done)
+        if transit is None:
+            return moved
+        keep = ("id", *transit.fields)
+        in_transit = {r["id"]: {k: r.get(k) for k in keep} for r in rows if r.get("state") not in DONE_STATES}
+        return moved, _Fetched(transit.source, in_transit, replace=True)
 
     return ask
 
@@ -331,14 +354,20 @@ def _sync_in(
     # 1. every source's rows (or changes) and matching counts, stock moves done since the last stock read
     stock_mark = writer.watermark(STOCK_SOURCE)
     stock_all = writer.empty or writer.meta("stock_day") != today.isoformat() or stock_mark is None
-    tasks: list[Callable[[TrytonTransport], Any]] = [_ask(p) for p in plans]
-    counted = [p.source for p in plans if p.since is not None]
+    transit = next((p for p in plans if p.source.name == TRANSIT_SOURCE and p.since is None), None)
+    joined = transit if not stock_all else None  # read with the moves done since the stock read
+    asked = [p for p in plans if p is not joined]
+    tasks: list[Callable[[TrytonTransport], Any]] = [_ask(p) for p in asked]
+    counted = [p.source for p in asked if p.since is not None]
     tasks += [_count(s) for s in counted]
-    tasks.append(_latest_move if stock_all or stock_mark is None else _moved_products(stock_mark - overlap))
+    tasks.append(_latest_move if stock_all or stock_mark is None else _moved_products(stock_mark - overlap, joined))
     answers = pool.run(tasks)
-    fetched: list[_Fetched] = answers[: len(plans)]
-    counts = dict(zip((s.name for s in counted), answers[len(plans) : len(plans) + len(counted)], strict=True))
+    fetched: list[_Fetched] = answers[: len(asked)]
+    counts = dict(zip((s.name for s in counted), answers[len(asked) : len(asked) + len(counted)], strict=True))
     moved = answers[-1]
+    if joined is not None:
+        moved, in_transit = moved
+        fetched.append(in_transit)
 
     # 2. deletions: ids listed only where the count says rows went
     recheck: list[_Fetched] = []
