@@ -145,6 +145,9 @@ def test_incremental_equals_a_full_resync_whatever_changed(
                           ("to_location.type", "=", "customer")], 0, None, None, ["product", "state"])  # fmt: skip
     assert shipped_now and {m["state"] for m in shipped_now} == {"done"}
     moved |= {m["product"] for m in shipped_now}
+    (supplier,) = t.model("purchase.product_supplier", "search", [], 0, 1, [["id", "ASC"]])
+    price_row = {"product_supplier": supplier, "quantity": 10.0, "unit_price": Decimal(1)}
+    (price,) = t.model("purchase.product_supplier.price", "create", [price_row], idempotent=False)
     (renamed,) = t.model("product.product", "read", [products[1]["id"]], ["template"])
     t.model(
         "product.template", "write", [renamed["template"]], {"name": f"Renamed chair {small_rows}"}, idempotent=False
@@ -168,6 +171,9 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     demand = snapshot.open_demand[snapshot.open_demand["order_id"] == number]
     assert sorted(demand["qty"].tolist()) == [4.0], demand  # the second line only
     assert {m["id"] for m in shipped_now} <= set(report.changed["customer_moves"])
+    assert report.changed["supplier_prices"] == [price]
+    # read through the suppliers' prices field when the suppliers are read in full, else on its own
+    assert ("model.purchase.product_supplier.price.search_read" in methods) == (small_rows == 0), methods
     assert {"items", "shipments", "stock"} <= set(report.revalidated), report.revalidated
     assert f"Renamed chair {small_rows}" in set(snapshot.items["description"])
 
@@ -195,8 +201,10 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     # a warehouse renamed: read with the locations, every stock level read again (the layout changed)
     (other_wh,) = t.model("stock.location", "search", [("type", "=", "warehouse"), ("id", "!=", warehouse)], 0, 1, None)
     t.model("stock.location", "write", [other_wh], {"code": "WH-NEW"}, idempotent=False)
+    t.model("purchase.product_supplier.price", "delete", [price], idempotent=False)
     snapshot, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
     assert report.changed["warehouses"] == [other_wh] and "WH-NEW" in set(snapshot.stock["warehouse"])
+    assert report.deleted["supplier_prices"] == [price]
     _check(demo, cache, snapshot, tmp_path)
     t.model("stock.location", "write", [other_wh], {"code": f"WH-{small_rows}"}, idempotent=False)
 

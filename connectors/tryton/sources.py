@@ -39,6 +39,10 @@ class Source:
     """Another source of the same model whose domain includes this one's: this source's fields are read in
     that source's request and its rows picked from that source's cached rows by :func:`matches` (one
     request fewer). Its domain must then be ``(field, "=", value)`` terms only."""
+    via: tuple[str, ...] = ()
+    """``(host source, its One2Many field, this source's field back to the host)``: when the host is read in
+    full, this source's rows are read through that field in the host's request (one request fewer). Every
+    row must belong to a host row, or belong only to host rows the mapping does not use."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -89,7 +93,15 @@ SOURCES: tuple[Source, ...] = (
         ("template", "product", "lead_time", "sequence"),
         optional=True,
     ),
-    Source("supplier_prices", "purchase.product_supplier.price", [], ("product_supplier", "quantity"), optional=True),
+    # prices of a supplier of an archived product (not searched as a supplier) are never used
+    Source(
+        "supplier_prices",
+        "purchase.product_supplier.price",
+        [],
+        ("product_supplier", "quantity"),
+        optional=True,
+        via=("product_suppliers", "prices", "product_supplier"),
+    ),
     Source(
         "order_points",
         "stock.order_point",
@@ -229,7 +241,9 @@ def read_fields(source: Source) -> tuple[str, ...]:
 
 def sources_fingerprint() -> str:
     """Changes whenever a source's model, domain or fields change: a cache of other fields is unusable."""
-    shape = [(s.name, s.model, repr(s.domain), s.fields, s.module_fields, s.incremental, s.within) for s in SOURCES]
+    shape = [
+        (s.name, s.model, repr(s.domain), s.fields, s.module_fields, s.incremental, s.within, s.via) for s in SOURCES
+    ]
     return hashlib.sha256(json.dumps(shape, default=str).encode()).hexdigest()[:12]
 
 

@@ -10,8 +10,9 @@ new ones nothing was deleted, and only otherwise are the ids listed (Tryton 8.2 
 move: a done one after cancelling it). Sources Tryton computes (prices, open orders read through their
 lines, stock in transit) and sources of up to :data:`SMALL_ROWS` rows are read in full every time (the
 warehouses within the locations' request, the moves in transit within the request for the moves done since
-the last stock read); stock levels only for the products whose done moves changed (Tryton's on-hand for
-today counts done moves only), all of them when the day, the warehouses or the locations changed.
+the last stock read, the price breaks through their suppliers when those are read in full); stock levels
+only for the products whose done moves changed (Tryton's on-hand for today counts done moves only), all of
+them when the day, the warehouses or the locations changed.
 
 **What is kept.** The rows (SQLite, JSON text, no pickle, :mod:`.cache`), and the shipment history as
 mapped lines (:mod:`.history`): a sync reads back only the open orders' rows and the master data, maps
@@ -252,6 +253,16 @@ def _stock(warehouse: int, today: dt.date, products: Sequence[int] | None) -> Ca
     return read
 
 
+def _unnest(source: Source, host: _Fetched) -> _Fetched:
+    """``source``'s rows out of the host's rows (which keep no trace of them), as its own request reads them."""
+    _, field, back = source.via
+    rows: dict[int, Row] = {}
+    for host_id, row in host.rows.items():
+        for inner in row.pop(f"{field}.", None) or []:
+            rows[inner["id"]] = {"id": inner["id"], back: host_id, **{k: v for k, v in inner.items() if k != "id"}}
+    return _Fetched(source, rows, replace=True)
+
+
 def _relevant(writer: CacheWriter) -> dict[str, dict[int, Row]]:
     """The rows the mapping reads: all master data and open orders; of the order lines and their moves
     only those of open orders and of moves still to ship or receive (the done history is :mod:`.history`)."""
@@ -336,6 +347,7 @@ def _sync_in(
     plans: list[_Plan] = []
     missing: list[Source] = []
     hosted: list[Source] = []
+    through: list[Source] = []
     for source in SOURCES:
         if source.within and source.model in installed:
             hosted.append(source)
@@ -349,6 +361,12 @@ def _sync_in(
         mark = writer.watermark(source.name)
         small = writer.count(source.name) <= small_rows
         since = mark - overlap if mark is not None and source.incremental and not writer.empty and not small else None
+        host = next((p for p in plans if source.via and p.source.name == source.via[0] and p.since is None), None)
+        if host is not None:  # read through the host's One2Many, in its request
+            through.append(source)
+            inner = [f"{source.via[1]}.{f}" for f in (*source.fields, *STAMP_FIELDS) if f != source.via[2]]
+            plans[plans.index(host)] = _Plan(host.source, (*host.fields, *inner), None)
+            continue
         plans.append(_Plan(source, (*read_fields(source), *extra, *STAMP_FIELDS), since))
 
     # 1. every source's rows (or changes) and matching counts, stock moves done since the last stock read
@@ -368,6 +386,9 @@ def _sync_in(
     if joined is not None:
         moved, in_transit = moved
         fetched.append(in_transit)
+
+    for source in through:
+        fetched.append(_unnest(source, next(a for a in fetched if a.source.name == source.via[0])))
 
     # 2. deletions: ids listed only where the count says rows went
     recheck: list[_Fetched] = []
