@@ -335,15 +335,29 @@ def _reference_issues(frames: Mapping[str, pd.DataFrame]) -> list[Issue]:
     return issues
 
 
-def build_snapshot(source: str, as_of: dt.datetime, frames: Mapping[str, pd.DataFrame]) -> Snapshot:
-    """Validate every entity frame (absent entities are empty) and bundle them; raise with all issues."""
-    unknown = set(frames) - set(ENTITY_MODELS)
+def build_snapshot(
+    source: str,
+    as_of: dt.datetime,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    validated: Mapping[str, pd.DataFrame] | None = None,
+) -> Snapshot:
+    """Validate every entity frame (absent entities are empty) and bundle them; raise with all issues.
+
+    ``validated``: entities already validated by an earlier build from the same input (a sync that kept
+    them because nothing they are made of changed); taken as they are, but still cross-checked.
+    """
+    validated = validated or {}
+    unknown = (set(frames) | set(validated)) - set(ENTITY_MODELS)
     if unknown:
         raise KeyError(f"unknown entities {sorted(unknown)}; expected {', '.join(ENTITY_MODELS)}")
     clean: dict[str, pd.DataFrame] = {}
     issues: list[Issue] = []
     for entity in ENTITY_MODELS:
         frame = frames.get(entity)
+        if entity in validated:
+            clean[entity] = validated[entity]
+            continue
         if frame is None:
             clean[entity] = empty_frame(entity)
             continue
@@ -361,12 +375,13 @@ def snapshot_from_records(
     records: Mapping[str, Iterable[Record | Mapping[str, Any]]],
     *,
     frames: Mapping[str, pd.DataFrame] | None = None,
+    validated: Mapping[str, pd.DataFrame] | None = None,
 ) -> Snapshot:
     """Build a snapshot from per-record data (JSON APIs), validating each record with its pydantic model.
 
     Every record's errors are collected (``row`` is its position in the entity's list) before raising.
     ``frames`` are entities given as frames instead (a long history): they are validated like every frame
-    of :func:`build_snapshot`, vectorised, by the same rules.
+    of :func:`build_snapshot`, vectorised, by the same rules; ``validated`` as in :func:`build_snapshot`.
     """
     frames = dict(frames or {})
     issues: list[Issue] = []
@@ -386,4 +401,4 @@ def snapshot_from_records(
         frames[entity] = pd.DataFrame(good, columns=COLUMNS[entity]) if good else empty_frame(entity)
     if issues:
         raise SnapshotError(issues)
-    return build_snapshot(source, as_of, frames)
+    return build_snapshot(source, as_of, frames, validated=validated)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import stat
 import threading
 import time
@@ -20,6 +21,7 @@ import pytest
 
 from connectors.notices import Notes
 from connectors.tryton import TrytonConnector
+from connectors.tryton import sync as sync_module
 from connectors.tryton import transport as transport_module
 from connectors.tryton.mapping import map_all
 from connectors.tryton.server import DemoServer, demo_server
@@ -83,6 +85,7 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     t = transport_for(demo)
     cache = SyncCache(tmp_path / "sync.sqlite", "demo")
     first, _ = sync(t, cache, full=True, overlap_seconds=0, small_rows=small_rows)
+    assert len(set(first.stock["warehouse"])) == 2, "both warehouses (picked from the locations) have stock"
     _check(demo, cache, first, tmp_path)
 
     # nothing changed: no id list is asked for (the counts agree), no stock level is read
@@ -90,6 +93,8 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     idle, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
     assert not [m for m in methods if m.endswith(".search")], methods
     assert not [k for k in report.fetched if k.startswith("stock@")]
+    assert report.revalidated == [], "nothing changed: every validated frame is kept"
+    assert methods.count("model.stock.location.search_read") == 1, "warehouses are read with the locations"
     _same(first, idle)
 
     # a draft sale whose first line is deleted, then confirmed: the deleted line must not be demand
@@ -131,6 +136,23 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     productions = t.model("production", "search", [("state", "=", "draft")], 0, 1, [["id", "DESC"]])
     t.model("production", "delete", productions, idempotent=False)
 
+    # a draft move to a customer done (draft -> done: a new history line, its product's stock goes down), a
+    # product renamed (its item changes: validated again, not kept)
+    (waiting,) = t.model("stock.shipment.out", "search", [("state", "=", "waiting")], 0, 1, [["id", "ASC"]])
+    for step in ("assign_force", "pick", "pack", "do"):  # Tryton's own path from waiting to done
+        t.model("stock.shipment.out", step, [waiting], idempotent=False)
+    shipped_now = t.model("stock.move", "search_read", [("shipment", "=", f"stock.shipment.out,{waiting}"),
+                          ("to_location.type", "=", "customer")], 0, None, None, ["product", "state"])  # fmt: skip
+    assert shipped_now and {m["state"] for m in shipped_now} == {"done"}
+    moved |= {m["product"] for m in shipped_now}
+    (supplier,) = t.model("purchase.product_supplier", "search", [], 0, 1, [["id", "ASC"]])
+    price_row = {"product_supplier": supplier, "quantity": 10.0, "unit_price": Decimal(1)}
+    (price,) = t.model("purchase.product_supplier.price", "create", [price_row], idempotent=False)
+    (renamed,) = t.model("product.product", "read", [products[1]["id"]], ["template"])
+    t.model(
+        "product.template", "write", [renamed["template"]], {"name": f"Renamed chair {small_rows}"}, idempotent=False
+    )
+
     (sale,) = t.model("sale.sale", "read", [sale_id], ["lines"])
     t.model("sale.line", "delete", sale["lines"][:1], idempotent=False)
     t.model("sale.sale", "quote", [sale_id], idempotent=False)
@@ -148,6 +170,43 @@ def test_incremental_equals_a_full_resync_whatever_changed(
     number = t.model("sale.sale", "read", [sale_id], ["number"])[0]["number"]
     demand = snapshot.open_demand[snapshot.open_demand["order_id"] == number]
     assert sorted(demand["qty"].tolist()) == [4.0], demand  # the second line only
+    assert {m["id"] for m in shipped_now} <= set(report.changed["customer_moves"])
+    assert report.changed["supplier_prices"] == [price]
+    # read through the suppliers' prices field when the suppliers are read in full, else on its own
+    assert ("model.purchase.product_supplier.price.search_read" in methods) == (small_rows == 0), methods
+    assert {"items", "shipments", "stock"} <= set(report.revalidated), report.revalidated
+    assert f"Renamed chair {small_rows}" in set(snapshot.items["description"])
+
+    # an internal shipment to the other warehouse shipped (in transit: read with the moves done since the last
+    # stock read, one request), then received (out of transit)
+    (storage,) = t.model("stock.location", "search", [("code", "=", "STO")], 0, 1, None)
+    (east,) = t.model("stock.location", "search", [("name", "=", "East Storage")], 0, 1, None)
+    line = {"product": products[0]["id"], "quantity": 2.0, "unit": products[0]["default_uom"],
+            "from_location": storage, "to_location": east}  # fmt: skip
+    (internal,) = t.model("stock.shipment.internal", "create", [{"from_location": storage, "to_location": east,
+                          "planned_date": clock.today(dt.UTC), "planned_start_date": clock.today(dt.UTC),
+                          "moves": [["create", [line]]]}], idempotent=False)  # fmt: skip
+    for step in ("wait", "assign_force", "pack", "ship"):
+        t.model("stock.shipment.internal", step, [internal], idempotent=False)
+    methods.clear()
+    snapshot, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
+    assert report.changed["transit_moves"] and [k for k in report.fetched if k.startswith("stock@")]
+    assert methods.count("model.stock.move.search_read") == 3, methods  # customer, purchase moves, done+transit
+    _check(demo, cache, snapshot, tmp_path)
+    t.model("stock.shipment.internal", "do", [internal], idempotent=False)
+    snapshot, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
+    assert report.deleted["transit_moves"] and not report.fetched["transit_moves"]
+    _check(demo, cache, snapshot, tmp_path)
+
+    # a warehouse renamed: read with the locations, every stock level read again (the layout changed)
+    (other_wh,) = t.model("stock.location", "search", [("type", "=", "warehouse"), ("id", "!=", warehouse)], 0, 1, None)
+    t.model("stock.location", "write", [other_wh], {"code": "WH-NEW"}, idempotent=False)
+    t.model("purchase.product_supplier.price", "delete", [price], idempotent=False)
+    snapshot, report = sync(t, cache, overlap_seconds=0, small_rows=small_rows)
+    assert report.changed["warehouses"] == [other_wh] and "WH-NEW" in set(snapshot.stock["warehouse"])
+    assert report.deleted["supplier_prices"] == [price]
+    _check(demo, cache, snapshot, tmp_path)
+    t.model("stock.location", "write", [other_wh], {"code": f"WH-{small_rows}"}, idempotent=False)
 
 
 def test_the_session_is_kept_as_a_secret_and_reused(demo: DemoServer, caplog: pytest.LogCaptureFixture) -> None:
@@ -169,3 +228,24 @@ def test_the_session_is_kept_as_a_secret_and_reused(demo: DemoServer, caplog: py
     third = connector.transport()
     assert third.model("res.user", "search_count", []) >= 1
     assert third.logins == 1 and auth.split()[1] not in caplog.text
+
+
+def test_kept_frames_are_the_validated_ones_and_long_ones_are_validated_every_time(
+    demo: DemoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = transport_for(demo)
+    cache = SyncCache(tmp_path / "sync.sqlite", "demo")
+    first, report = sync(t, cache, full=True, overlap_seconds=0)
+    assert set(report.revalidated) == set(first.frames)
+    kept, report = sync(t, cache, overlap_seconds=0)
+    assert report.revalidated == []
+    _same(first, kept)
+    for entity, frame in kept.frames.items():  # the same dtypes as validated, empty frames included
+        assert list(frame.dtypes) == list(first.frames[entity].dtypes), entity
+
+    monkeypatch.setattr(sync_module, "KEEP_ROWS", 0)  # every frame "long": none kept, none left stored
+    again, report = sync(t, cache, overlap_seconds=0)
+    assert set(report.revalidated) == set(first.frames)
+    _same(first, again)
+    with sqlite3.connect(cache.path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM frame").fetchone() == (0,)

@@ -7,7 +7,10 @@ Tables:
 - ``row``: every cached Tryton row as JSON, with the few columns the sync selects rows by: ``state`` and
   ``line`` (the sale/purchase line a move comes from) of moves, ``parent`` (the order) of order lines;
 - ``shipped``: the done customer moves as shipment lines (:class:`~.history.Shipped`), the history;
-- ``stock``: on-hand quantity per warehouse and product, as of ``meta.stock_day``.
+- ``stock``: on-hand quantity per warehouse and product, as of ``meta.stock_day``;
+- ``frame``: per canonical entity, the validated frame of the last snapshot (Arrow IPC, exact dtypes, no
+  pickle) with the fingerprint of what it was built from (:func:`fingerprint`): an entity whose mapped
+  records did not change is taken from here instead of being validated again.
 
 A :class:`CacheWriter` (:meth:`SyncCache.transaction`) applies one sync's changes and reads back what the
 mapping needs in the same transaction; it commits only when the snapshot was built, so a sync that fails
@@ -17,6 +20,9 @@ mapping needs in the same transaction; it commits only when the snapshot was bui
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
@@ -25,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+import sop_functions.snapshot as snapshot_module
 from workbooks.private import connect_private, private_dir
 
 from .codec import dumps, loads
@@ -49,7 +56,26 @@ _TABLES = (
         qty REAL NOT NULL, day TEXT NOT NULL, customer TEXT NOT NULL, line INTEGER)""",
     """CREATE TABLE IF NOT EXISTS stock (warehouse INTEGER NOT NULL, product INTEGER NOT NULL,
         qty REAL NOT NULL, PRIMARY KEY (warehouse, product))""",
+    "CREATE TABLE IF NOT EXISTS frame (entity TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, data BLOB NOT NULL)",
 )
+_VALIDATOR = hashlib.sha256(Path(snapshot_module.__file__).read_bytes()).hexdigest()
+"""The validation code itself: a frame validated by another version of it is validated again."""
+
+
+def _typed(value: object) -> str:
+    return f"{type(value).__name__}:{value}"
+
+
+def fingerprint(entity: str, content: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str:
+    """What a validated frame was built from: the entity's mapped records (values with their types) or
+    input frame (columns, dtypes, row hashes), and the validator's source."""
+    digest = hashlib.sha256(f"{_VALIDATOR}|{entity}|".encode())
+    if isinstance(content, pd.DataFrame):
+        digest.update(repr([(str(c), str(t)) for c, t in content.dtypes.items()]).encode())
+        digest.update(pd.util.hash_pandas_object(content, index=True).to_numpy().tobytes())
+    else:
+        digest.update(json.dumps(list(content), default=_typed, sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def _columns(source: str, row: Row) -> tuple[str | None, int | None, int | None]:
@@ -144,7 +170,7 @@ class SyncCache:
             try:
                 fresh = full or not self._valid(conn)
                 if fresh:  # (executescript would commit: one statement at a time inside the transaction)
-                    for table in ("row", "shipped", "stock"):
+                    for table in ("row", "shipped", "stock", "frame"):
                         conn.execute(f"DROP TABLE IF EXISTS {table}")
                     conn.execute("DELETE FROM meta")
                     conn.execute("DELETE FROM watermark")
@@ -253,6 +279,24 @@ class CacheWriter:
             "INSERT OR REPLACE INTO stock VALUES (?, ?, ?)",
             [(wh, pid, qty) for wh, per in quantities.items() for pid, qty in per.items()],
         )
+
+    def kept_frames(self, fingerprints: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+        """The validated frames of the entities whose stored fingerprint is the one given."""
+        out: dict[str, pd.DataFrame] = {}
+        for entity, data, mark in self.conn.execute("SELECT entity, data, fingerprint FROM frame"):
+            if fingerprints.get(entity) == mark:
+                out[str(entity)] = pd.read_feather(io.BytesIO(data))
+        return out
+
+    def keep_frames(self, frames: Mapping[str, tuple[str, pd.DataFrame]]) -> None:
+        """Store entity -> (fingerprint, validated frame)."""
+        for entity, (mark, frame) in frames.items():
+            buffer = io.BytesIO()
+            frame.reset_index(drop=True).to_feather(buffer)
+            self.conn.execute("INSERT OR REPLACE INTO frame VALUES (?, ?, ?)", (entity, mark, buffer.getvalue()))
+
+    def drop_frames(self, entities: Iterable[str]) -> None:
+        self.conn.executemany("DELETE FROM frame WHERE entity = ?", [(e,) for e in sorted(entities)])
 
     # --- reading back what the mapping needs --------------------------------------------------------
     def rows(self, source: str, where: str = "", args: Sequence[Any] = ()) -> dict[int, Row]:

@@ -35,11 +35,26 @@ class Source:
     """Fields read only when the server has them (they come with a module: ``purchase_uom`` with purchase)."""
     singleton: bool = False
     """A configuration model (one record, id 1) that cannot be searched: read directly."""
+    within: str = ""
+    """Another source of the same model whose domain includes this one's: this source's fields are read in
+    that source's request and its rows picked from that source's cached rows by :func:`matches` (one
+    request fewer). Its domain must then be ``(field, "=", value)`` terms only."""
+    via: tuple[str, ...] = ()
+    """``(host source, its One2Many field, this source's field back to the host)``: when the host is read in
+    full, this source's rows are read through that field in the host's request (one request fewer). Every
+    row must belong to a host row, or belong only to host rows the mapping does not use."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 SOURCES: tuple[Source, ...] = (
-    Source("warehouses", "stock.location", [("type", "=", "warehouse")], ("code", "name"), incremental=False),
+    Source(
+        "warehouses",
+        "stock.location",
+        [("type", "=", "warehouse")],
+        ("code", "name"),
+        incremental=False,
+        within="locations",
+    ),
     Source("locations", "stock.location", [ARCHIVED_TOO], ("type", "parent")),
     Source("categories", "product.category", [], ("name", "parent"), incremental=False),
     # an archived unit still converts the documents written in it
@@ -78,7 +93,15 @@ SOURCES: tuple[Source, ...] = (
         ("template", "product", "lead_time", "sequence"),
         optional=True,
     ),
-    Source("supplier_prices", "purchase.product_supplier.price", [], ("product_supplier", "quantity"), optional=True),
+    # prices of a supplier of an archived product (not searched as a supplier) are never used
+    Source(
+        "supplier_prices",
+        "purchase.product_supplier.price",
+        [],
+        ("product_supplier", "quantity"),
+        optional=True,
+        via=("product_suppliers", "prices", "product_supplier"),
+    ),
     Source(
         "order_points",
         "stock.order_point",
@@ -198,9 +221,29 @@ SOURCES: tuple[Source, ...] = (
 SOURCE_BY_NAME = {s.name: s for s in SOURCES}
 
 
+def matches(source: Source, row: dict[str, Any]) -> bool:
+    """Whether a row read by the source ``source.within`` is in ``source``'s domain, as Tryton's search
+    decides it: every ``(field, "=", value)`` term holds and the record is active (a domain that does not
+    name ``active`` skips archived records; on SQLite Tryton answers booleans as 1/0)."""
+    terms = list(source.domain)
+    if any(not (isinstance(t, tuple) and len(t) == 3 and t[1] == "=") for t in terms):
+        raise ValueError(f"source {source.name}: only (field, '=', value) terms can be picked client-side")
+    active = any(t[0] == "active" for t in terms) or bool(row.get("active"))
+    return active and all(row.get(t[0]) == t[2] for t in terms)
+
+
+def read_fields(source: Source) -> tuple[str, ...]:
+    """The fields a source's request reads: its own and those of the sources read within it."""
+    hosted = [s for s in SOURCES if s.within == source.name]
+    extra = [f for s in hosted for f in (*s.fields, *(t[0] for t in s.domain), "active")]
+    return tuple(dict.fromkeys([*source.fields, *extra]))
+
+
 def sources_fingerprint() -> str:
     """Changes whenever a source's model, domain or fields change: a cache of other fields is unusable."""
-    shape = [(s.name, s.model, repr(s.domain), s.fields, s.module_fields, s.incremental) for s in SOURCES]
+    shape = [
+        (s.name, s.model, repr(s.domain), s.fields, s.module_fields, s.incremental, s.within, s.via) for s in SOURCES
+    ]
     return hashlib.sha256(json.dumps(shape, default=str).encode()).hexdigest()[:12]
 
 

@@ -8,14 +8,18 @@ Deleted rows are found by count: every row the source's domain matches is either
 (a row enters a domain by being written), so when ``search_count(domain)`` equals the cached rows plus the
 new ones nothing was deleted, and only otherwise are the ids listed (Tryton 8.2 lets users delete any
 move: a done one after cancelling it). Sources Tryton computes (prices, open orders read through their
-lines, stock in transit) and sources of up to :data:`SMALL_ROWS` rows are read in full every time; stock
-levels only for the products whose done moves changed (Tryton's on-hand for today counts done moves
-only), all of them when the day, the warehouses or the locations changed.
+lines, stock in transit) and sources of up to :data:`SMALL_ROWS` rows are read in full every time (the
+warehouses within the locations' request, the moves in transit within the request for the moves done since
+the last stock read, the price breaks through their suppliers when those are read in full); stock levels
+only for the products whose done moves changed (Tryton's on-hand for today counts done moves only), all of
+them when the day, the warehouses or the locations changed.
 
 **What is kept.** The rows (SQLite, JSON text, no pickle, :mod:`.cache`), and the shipment history as
 mapped lines (:mod:`.history`): a sync reads back only the open orders' rows and the master data, maps
 them and assembles the history in one pass, so its cost follows what changed and what is open, not the
-years of history. Independent requests run concurrently (``workers`` sessions in threads).
+years of history. The validated frames too: an entity whose mapped records did not change is not
+validated again (:func:`.cache.fingerprint`). Independent requests run concurrently (``workers`` sessions
+in threads).
 
 Everything is fetched before anything is written; the cache is then updated in ONE transaction that also
 builds the snapshot, so a sync that fails midway (server stopped, invalid data) leaves the cache as it was.
@@ -36,10 +40,11 @@ from connectors.notices import DataWarning, Notes
 from sop_functions import clock
 from sop_functions.snapshot import Snapshot, snapshot_from_records
 
-from .cache import LINE_OF, SCHEMA_VERSION, CacheWriter, SyncCache
+from .cache import LINE_OF, SCHEMA_VERSION, CacheWriter, SyncCache, fingerprint
 from .history import shipments_frame
 from .mapping import SOURCES, Row, Source, map_all, stock_context
 from .rows import nested, ref_id, sku_map
+from .sources import matches, read_fields
 from .transport import TrytonTransport
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,11 @@ STAMP_FIELDS = ("create_date", "write_date")
 SMALL_ROWS = 100
 """A source with at most this many cached rows is read in full (one request) rather than by its changes and
 a count (two): on a server each request costs ~10 ms before it returns a row, a hundred rows about as much."""
+KEEP_ROWS = 100_000
+"""Validated frames of at most this many rows are kept between syncs. A longer one (the shipment history of
+a large company) is validated every time: vectorised, that costs less than fingerprinting and storing it
+(1.4 M lines: validation 0.9 s, hash 0.2 s + Arrow write 0.7 s + read 0.3 s, measured on 2 shared cores)."""
+TRANSIT_SOURCE = "transit_moves"
 STOCK_SOURCE = "stock@moves"
 """Watermark of the done (or cancelled) moves whose products' stock levels were last read."""
 T = TypeVar("T")
@@ -69,6 +79,8 @@ class SyncReport:
     """Records left out or read with a stated fallback (see :mod:`connectors.notices`)."""
     by_changes: list[str] = field(default_factory=list)
     """Sources read by their changes since the watermark (the others were read in full)."""
+    revalidated: list[str] = field(default_factory=list)
+    """Entities validated anew (the others were unchanged: their validated frame was kept)."""
 
     @property
     def total_fetched(self) -> int:
@@ -187,14 +199,35 @@ def _alive(source: Source) -> Callable[[TrytonTransport], set[int]]:
     return lambda t: set(t.search_ids(source.model, source.domain))
 
 
-def _moved_products(since: dt.datetime | None) -> Callable[[TrytonTransport], tuple[set[int], dt.datetime | None]]:
-    """Products of the moves done (or cancelled) since ``since``: the only ones whose on-hand changed."""
+Moved = tuple[set[int], dt.datetime | None]
+DONE_STATES = ["done", "cancelled"]
 
-    def ask(t: TrytonTransport) -> tuple[set[int], dt.datetime | None]:
+
+def _moved_products(since: dt.datetime | None, transit: _Plan | None) -> Callable[[TrytonTransport], Any]:
+    """Products of the moves done (or cancelled) since ``since``: the only ones whose on-hand changed.
+
+    With ``transit`` (the moves in transit, read in full) both come from one request: its domain is
+    ``OR([done or cancelled, recent], transit domain)``, and as the transit domain excludes done and
+    cancelled moves, a row is in transit exactly when it is neither done nor cancelled.
+    """
+
+    def ask(t: TrytonTransport) -> Moved | tuple[Moved, _Fetched]:
         recent = ["OR", ("create_date", ">", since), ("write_date", ">", since)]
-        domain = [("state", "in", ["done", "cancelled"]), recent]
-        rows = list(t.search_read("stock.move", domain, ["product", *STAMP_FIELDS]))
-        return {r["product"] for r in rows if isinstance(r.get("product"), int)}, _latest(rows)
+        domain: list[Any] = [("state", "in", DONE_STATES), recent]
+        fields = ["product", "state", *STAMP_FIELDS]
+        if transit is not None:
+            if ("state", "not in", DONE_STATES) not in transit.source.domain:  # what tells the two apart
+                raise ValueError(f"{transit.source.name}: its domain must exclude done and cancelled moves")
+            domain = ["OR", domain, transit.source.domain]
+            fields = list(dict.fromkeys([*fields, *transit.fields]))
+        rows = list(t.search_read("stock.move", domain, fields))
+        done = [r for r in rows if r.get("state") in DONE_STATES]
+        moved = {r["product"] for r in done if isinstance(r.get("product"), int)}, _latest(done)
+        if transit is None:
+            return moved
+        keep = ("id", *transit.fields)
+        in_transit = {r["id"]: {k: r.get(k) for k in keep} for r in rows if r.get("state") not in DONE_STATES}
+        return moved, _Fetched(transit.source, in_transit, replace=True)
 
     return ask
 
@@ -218,6 +251,16 @@ def _stock(warehouse: int, today: dt.date, products: Sequence[int] | None) -> Ca
         return warehouse, {r["id"]: float(r.get("quantity") or 0.0) for r in rows}
 
     return read
+
+
+def _unnest(source: Source, host: _Fetched) -> _Fetched:
+    """``source``'s rows out of the host's rows (which keep no trace of them), as its own request reads them."""
+    _, field, back = source.via
+    rows: dict[int, Row] = {}
+    for host_id, row in host.rows.items():
+        for inner in row.pop(f"{field}.", None) or []:
+            rows[inner["id"]] = {"id": inner["id"], back: host_id, **{k: v for k, v in inner.items() if k != "id"}}
+    return _Fetched(source, rows, replace=True)
 
 
 def _relevant(writer: CacheWriter) -> dict[str, dict[int, Row]]:
@@ -303,7 +346,12 @@ def _sync_in(
     overlap = dt.timedelta(seconds=overlap_seconds)
     plans: list[_Plan] = []
     missing: list[Source] = []
+    hosted: list[Source] = []
+    through: list[Source] = []
     for source in SOURCES:
+        if source.within and source.model in installed:
+            hosted.append(source)
+            continue
         if source.model not in installed:
             if not source.optional:
                 raise RuntimeError(f"Tryton model {source.model} is not available (module not activated?)")
@@ -313,19 +361,34 @@ def _sync_in(
         mark = writer.watermark(source.name)
         small = writer.count(source.name) <= small_rows
         since = mark - overlap if mark is not None and source.incremental and not writer.empty and not small else None
-        plans.append(_Plan(source, (*source.fields, *extra, *STAMP_FIELDS), since))
+        host = next((p for p in plans if source.via and p.source.name == source.via[0] and p.since is None), None)
+        if host is not None:  # read through the host's One2Many, in its request
+            through.append(source)
+            inner = [f"{source.via[1]}.{f}" for f in (*source.fields, *STAMP_FIELDS) if f != source.via[2]]
+            plans[plans.index(host)] = _Plan(host.source, (*host.fields, *inner), None)
+            continue
+        plans.append(_Plan(source, (*read_fields(source), *extra, *STAMP_FIELDS), since))
 
     # 1. every source's rows (or changes) and matching counts, stock moves done since the last stock read
     stock_mark = writer.watermark(STOCK_SOURCE)
     stock_all = writer.empty or writer.meta("stock_day") != today.isoformat() or stock_mark is None
-    tasks: list[Callable[[TrytonTransport], Any]] = [_ask(p) for p in plans]
-    counted = [p.source for p in plans if p.since is not None]
+    transit = next((p for p in plans if p.source.name == TRANSIT_SOURCE and p.since is None), None)
+    joined = transit if not stock_all else None  # read with the moves done since the stock read
+    asked = [p for p in plans if p is not joined]
+    tasks: list[Callable[[TrytonTransport], Any]] = [_ask(p) for p in asked]
+    counted = [p.source for p in asked if p.since is not None]
     tasks += [_count(s) for s in counted]
-    tasks.append(_latest_move if stock_all or stock_mark is None else _moved_products(stock_mark - overlap))
+    tasks.append(_latest_move if stock_all or stock_mark is None else _moved_products(stock_mark - overlap, joined))
     answers = pool.run(tasks)
-    fetched: list[_Fetched] = answers[: len(plans)]
-    counts = dict(zip((s.name for s in counted), answers[len(plans) : len(plans) + len(counted)], strict=True))
+    fetched: list[_Fetched] = answers[: len(asked)]
+    counts = dict(zip((s.name for s in counted), answers[len(asked) : len(asked) + len(counted)], strict=True))
     moved = answers[-1]
+    if joined is not None:
+        moved, in_transit = moved
+        fetched.append(in_transit)
+
+    for source in through:
+        fetched.append(_unnest(source, next(a for a in fetched if a.source.name == source.via[0])))
 
     # 2. deletions: ids listed only where the count says rows went
     recheck: list[_Fetched] = []
@@ -354,6 +417,10 @@ def _sync_in(
             report.by_changes.append(name)
     for source in missing:
         writer.apply(source, {}, [], None, replace=True)
+    for source in hosted:  # picked from the host's cached rows (all of them, whether read in full or not)
+        keep = ("id", *source.fields)
+        rows = {rid: {k: r.get(k) for k in keep} for rid, r in writer.rows(source.within).items() if matches(source, r)}
+        report.changed[source.name], report.deleted[source.name] = writer.apply(source, rows, [], None, replace=True)
 
     # 4. stock levels: every product's, or only those whose done moves changed
     warehouses = sorted(writer.ids("warehouses"))
@@ -379,7 +446,20 @@ def _sync_in(
     party = {lid: str(name) for lid, row in lines.items() if (name := nested(row, "sale.party.name"))}
     history = shipments_frame(writer.shipped(), sku_map(raw["products"]), party)
     report.warnings = list(notes)
-    return snapshot_from_records(source_name, as_of, records, frames={"shipments": history})
+    inputs: dict[str, Any] = {**records, "shipments": history}
+    marks = {entity: fingerprint(entity, content) for entity, content in inputs.items() if len(content) <= KEEP_ROWS}
+    kept = writer.kept_frames(marks)
+    report.revalidated = sorted(set(inputs) - set(kept))
+    snapshot = snapshot_from_records(
+        source_name,
+        as_of,
+        {e: r for e, r in records.items() if e not in kept},
+        frames={} if "shipments" in kept else {"shipments": history},
+        validated=kept,
+    )
+    writer.keep_frames({e: (marks[e], snapshot.frames[e]) for e in report.revalidated if e in marks})
+    writer.drop_frames(set(inputs) - set(marks))
+    return snapshot
 
 
 def all_rows(cache: SyncCache) -> dict[str, dict[int, Row]]:
