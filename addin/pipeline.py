@@ -36,6 +36,7 @@ from workbooks.tables import plan_stamps, plan_tables
 from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
 from workbooks.xlsx.txn import holding
 
+from . import memory
 from .progress import Progress, counts
 
 log = logging.getLogger(__name__)
@@ -378,6 +379,7 @@ def refresh_workbook(
     if not path.is_file():
         raise ValueError(f"{path}: no such workbook (create one with `sop new` or adopt yours with `sop attach`)")
     require_layout(path)
+    memory.keep_large_arrays_mapped()  # what each phase frees is returned before the next one's peak
     snapshot = load_snapshot(source, progress=progress)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     before = inputs_for(source, path, horizon)
@@ -391,6 +393,7 @@ def refresh_workbook(
     progress.phase(f"writing {path.name}")
     stamps = plan_stamps(plan)
     tables = workbook_tables(plan, snapshot, inputs, stamps, planning=planning, grid=layout.SOP_GRID_TABLE in names)
+    del snapshot  # its 1.4 M history lines are not written: freed before the writer runs
     detail = sku_detail.apply(tables, path, excel_rows or sku_detail.EXCEL_ROWS)  # before anything is written
     outside = detail if detail is not None and detail.rows else None
     if outside is not None:

@@ -56,7 +56,11 @@ FAMILY_PLAN_COLUMNS = (
 def family_frame(sku_plan: pd.DataFrame, horizon: Horizon, load: pd.DataFrame, routings: pd.DataFrame) -> pd.DataFrame:
     """The family view: SKU sums, never netted; stock is the SKUs' stock (a backlog is a shortage, not
     negative stock of the family); cover from the family's stock and demand."""
-    frame = sku_plan.copy()
+    read = {"family", "bucket", *FLOW_SUMS}
+    for layer in LAYERS:
+        read |= {f"{m}_{layer}" for m in ("projected_inventory", "shortage_units", "below_safety_stock")}
+        read |= {f"{m}_{layer}" for m in ("value_at_risk", "excess_units", "cash_tied_up")}
+    frame = sku_plan[[c for c in sku_plan.columns if c in read]].copy()  # not all ~40 columns of every SKU row
     for layer in LAYERS:
         frame[f"stock_{layer}"] = frame[f"projected_inventory_{layer}"].clip(lower=0.0)
         frame[f"skus_short_{layer}"] = (frame[f"shortage_units_{layer}"] > 0).astype("int64")

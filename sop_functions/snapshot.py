@@ -366,7 +366,9 @@ def build_snapshot(
     issues += _reference_issues(clean)
     if issues:
         raise SnapshotError(issues)
-    return Snapshot(source, as_of, {e: f.reset_index(drop=True) for e, f in clean.items()})
+    for frame in clean.values():  # new frames of validate_frame's own: renumbered, not copied (1.4 M lines)
+        frame.index = pd.RangeIndex(len(frame))
+    return Snapshot(source, as_of, clean)
 
 
 def snapshot_from_records(

@@ -214,3 +214,30 @@ def test_the_ribbon_says_the_grid_is_blank_too(tmp_path: Path, monkeypatch: pyte
         del xw.Book._mock_caller
     assert message.startswith("Refreshed.")
     assert "\nNote: the Forecast grid is blank: demand is open orders only (type the sales forecast)." in message
+
+
+def test_the_grid_is_read_without_expanding_the_other_sheets(built: tuple[Path, Path], tmp_path: Path) -> None:
+    """Reading the grid looks only at the Forecast sheet's own tables: a refresh of a workbook whose owned
+    SKU tables hold 100+ MB of XML must not expand them just to find their corners. Proven by breaking the
+    XML of every other sheet holding a table: the grid still reads, the same as before."""
+    from workbooks.xlsx import gate
+    from workbooks.xlsx.errors import WorkbookError
+
+    book = copy(built, tmp_path)
+    expected = read_forecast_grid(book)
+    checked = gate.check(book)
+    forecast_sheet = checked.table_sheets[layout.FORECAST_TABLE.lower()]
+    broken = {checked.sheets[s] for s in checked.table_sheets.values() if s != forecast_sheet}
+    assert broken
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(book) as zin, zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename in broken:  # the prolog stays (the gate reads it), the sheet's XML is cut short
+                data = data[: data.index(b"<sheetData>") + len(b"<sheetData>")] + b'<row r="1"><c r="A1"'
+            zout.writestr(info, data)
+    with pytest.raises(WorkbookError):  # the damage is real: a table on a broken sheet cannot be read
+        read_table(damaged, layout.DEMAND)
+    got = read_forecast_grid(damaged)
+    pd.testing.assert_frame_equal(got.frame, expected.frame)
+    assert (got.months, got.notes, got.room) == (expected.months, expected.notes, expected.room)

@@ -124,3 +124,26 @@ def test_records_and_frames_agree() -> None:
     from_frames = build_snapshot("t", AS_OF, {"items": ITEMS, "open_demand": pd.DataFrame([line.model_dump()])})
     pd.testing.assert_frame_equal(from_records.open_demand, from_frames.open_demand)
     pd.testing.assert_frame_equal(from_records.items, from_frames.items)
+
+
+def test_frames_are_numbered_from_zero_and_the_callers_frames_are_left_as_they_were() -> None:
+    """The snapshot renumbers its own validated frames in place (a 1.4 M-line history is not copied for
+    it): each entity is numbered 0..n-1, and the frames handed in keep their own row labels (a connector's
+    source row numbers) and values, even a frame that needed no coercion at all."""
+    items = ITEMS.assign(unit_cost=[100.0, 120.0], unit_price=[200.0, 250.0]).set_axis([2, 3])
+    shipments = pd.DataFrame(
+        {
+            "sku": ["B-100", "B-200", "B-100"],
+            "qty": [1.0, 2.0, -1.0],
+            "ship_date": pd.to_datetime(["2026-10-01", "2026-10-02", "2026-10-03"]),
+            "customer": ["C1", "", "C2"],
+        },
+        index=[7, 9, 12],
+    )
+    before = shipments.copy()
+    snap = build_snapshot("test", AS_OF, {"items": items, "shipments": shipments})
+    for frame in snap.frames.values():
+        assert frame.index.equals(pd.RangeIndex(len(frame)))
+    assert snap.shipments["qty"].tolist() == [1.0, 2.0, -1.0]
+    pd.testing.assert_frame_equal(shipments, before, check_exact=True)
+    assert items.index.tolist() == [2, 3]

@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook
 from addin import pipeline
 from connectors.demo_data import write_export_folder
 from workbooks import layout
-from workbooks.sop_grid import LABELS, AgreedSupplyError
+from workbooks.sop_grid import LABELS, AgreedSupplyError, monthly_actuals
 
 AS_OF = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
 AGREED = LABELS["agreed"]
@@ -148,3 +148,16 @@ def test_the_table_part_carries_the_new_month_names(built: tuple[Path, Path], tm
     assert names[:3] == ["Family", "Measure", "Note"] and names[6] == "PAST_DUE" and names[7] == "2027-01"
     header = [c.value for c in openpyxl.load_workbook(book)[layout.SOP_GRID_SHEET][4]][: len(names)]
     assert header == names  # header cells and the table's column names agree (Excel would "repair" otherwise)
+
+
+def test_the_actuals_of_the_shown_months_are_those_of_the_whole_history(built: tuple[Path, Path]) -> None:
+    """The grid groups only the months it shows (3 of 36): each one's sum is exactly what grouping the whole
+    history gives for it, and a month outside the history is simply absent."""
+    snapshot = pipeline.load_snapshot(str(built[1]))
+    months = ["2026-08", "2026-09", "2026-10", "1999-01"]
+    whole = monthly_actuals(snapshot.shipments, snapshot.items)
+    shown = monthly_actuals(snapshot.shipments, snapshot.items, months)
+    expected = whole[whole["month"].isin(months)].reset_index(drop=True)
+    assert len(expected) == 3 * whole["family"].nunique()
+    pd.testing.assert_frame_equal(shown, expected, check_exact=True)
+    assert monthly_actuals(snapshot.shipments, snapshot.items, []).empty

@@ -123,7 +123,11 @@ def read_forecast_grid(path: str | os.PathLike[str], *, blank: float = 0.0) -> F
         if sheet not in book.sheet_names:
             raise LayoutError([_missing_sheet(FORECAST_SHEET, book.sheet_names)])
         rows = _rows(book, file, sheet)
-        others = [t for n in book.table_names or [] if n != FORECAST_TABLE and (t := _table(book, n)) is not None]
+        # only this sheet's tables (calamine expands a table's whole sheet to find it: the others are
+        # the refresh's largest sheets, hundreds of MB of XML, and the gate budgeted only this one)
+        placed = gate.check(file).table_sheets
+        on_sheet = [n for n in book.table_names or [] if placed.get(n.lower()) == sheet]
+        others = [t for n in on_sheet if n != FORECAST_TABLE and (t := _table(book, n)) is not None]
     found = _find_header(rows, FORECAST_KEY.header)
     if found is None:
         raise LayoutError([f"sheet {sheet!r} has no header row starting with {FORECAST_KEY.header!r}"])
