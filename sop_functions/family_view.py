@@ -56,20 +56,17 @@ FAMILY_PLAN_COLUMNS = (
 def family_frame(sku_plan: pd.DataFrame, horizon: Horizon, load: pd.DataFrame, routings: pd.DataFrame) -> pd.DataFrame:
     """The family view: SKU sums, never netted; stock is the SKUs' stock (a backlog is a shortage, not
     negative stock of the family); cover from the family's stock and demand."""
-    read = {"family", "bucket", *FLOW_SUMS}
-    for layer in LAYERS:
-        read |= {f"{m}_{layer}" for m in ("projected_inventory", "shortage_units", "below_safety_stock")}
-        read |= {f"{m}_{layer}" for m in ("value_at_risk", "excess_units", "cash_tied_up")}
-    frame = sku_plan[[c for c in sku_plan.columns if c in read]].copy()  # not all ~40 columns of every SKU row
+    summed = [*FLOW_SUMS]  # as they are; the per-SKU flags and stock below are derived first
+    summed += [f"{m}_{layer}" for layer in LAYERS for m in ("shortage_units", "value_at_risk", "excess_units")]
+    summed += [f"cash_tied_up_{layer}" for layer in LAYERS]
+    derived_from = [f"{m}_{layer}" for layer in LAYERS for m in ("projected_inventory", "below_safety_stock")]
+    frame = sku_plan[["family", "bucket", *summed, *derived_from]].copy()  # not all ~40 columns of every SKU row
     for layer in LAYERS:
         frame[f"stock_{layer}"] = frame[f"projected_inventory_{layer}"].clip(lower=0.0)
         frame[f"skus_short_{layer}"] = (frame[f"shortage_units_{layer}"] > 0).astype("int64")
         frame[f"skus_below_safety_stock_{layer}"] = frame[f"below_safety_stock_{layer}"].astype("int64")
-    sums = [*FLOW_SUMS]
-    for layer in LAYERS:
-        sums += [f"stock_{layer}", f"shortage_units_{layer}", f"value_at_risk_{layer}", f"excess_units_{layer}"]
-        sums += [f"cash_tied_up_{layer}", f"skus_short_{layer}", f"skus_below_safety_stock_{layer}"]
-    out = family_sums(frame, sums)
+    derived = [f"{m}_{layer}" for layer in LAYERS for m in ("stock", "skus_short", "skus_below_safety_stock")]
+    out = family_sums(frame, [*summed, *derived])
     width = len(horizon.labels)
     for layer in LAYERS:
         out = out.rename(columns={f"stock_{layer}": f"projected_inventory_{layer}"})
