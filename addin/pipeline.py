@@ -381,6 +381,7 @@ def refresh_workbook(
     require_layout(path)
     memory.keep_large_arrays_mapped()  # what each phase frees is returned before the next one's peak
     snapshot = load_snapshot(source, progress=progress)
+    memory.release_cycles()  # the export's parsed columns, before planning adds its own peak
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
     before = inputs_for(source, path, horizon)
     inputs, grow = new_forecast_months(before, horizon)
