@@ -172,6 +172,17 @@ class Snapshot:
         """The as-of calendar date in the ERP's time zone, as a midnight timestamp."""
         return pd.Timestamp(self.as_of.date())
 
+    def shipped_since(self, start: pd.Timestamp) -> Snapshot:
+        """This snapshot with only the shipments dated ``start`` or later (renumbered, in their order).
+
+        For a job that reads recent history only (a refresh: a year of a 3-year history), so that the
+        rest is not held through it: same rows, same order, so every sum over them is the same.
+        """
+        shipments = self.shipments
+        recent = shipments[(shipments["ship_date"] >= start).to_numpy()]
+        recent.index = pd.RangeIndex(len(recent))  # a new frame of its own: renumbered, not copied
+        return Snapshot(self.source, self.as_of, {**self.frames, "shipments": recent})
+
 
 def _record_labels(entity: str, frame: pd.DataFrame, rows: pd.Index) -> list[str]:
     keys = [k for k in RECORD_KEYS[entity] if k in frame.columns]
