@@ -392,6 +392,7 @@ def refresh_workbook(
     progress.phase("planning")
     with reuse_answers(lp_answers(path)):  # an LP whose inputs did not change since the last run is not solved
         plan = plan_for(snapshot, horizon, inputs)
+    memory.release_cycles()  # the planner's leftovers, before the tables are built beside the plan
     progress.done(planned(plan))
     progress.phase(f"writing {path.name}")
     stamps = plan_stamps(plan)
