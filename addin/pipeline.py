@@ -21,6 +21,7 @@ from connectors.tryton import TrytonConnector, load_settings
 from sop_functions import clock
 from sop_functions.buckets import Horizon
 from sop_functions.capacity import available_capacity
+from sop_functions.families import share_window
 from sop_functions.plan import Plan, build_plan
 from sop_functions.scenarios import run_scenarios, scenarios_from_table
 from sop_functions.snapshot import Snapshot
@@ -30,7 +31,7 @@ from workbooks.layout import PLANNING_TABLES
 from workbooks.lp_cache import LpAnswerFiles, lp_cache_dir
 from workbooks.planning_tables import capacity_input_frame, planning_tables, read_capacity_input, read_scenario_inputs
 from workbooks.reader import ForecastGrid, read_forecast_grid, require_layout, table_names
-from workbooks.sop_grid import grid_columns, read_agreed, sop_grid
+from workbooks.sop_grid import actuals_since, grid_columns, read_agreed, sop_grid
 from workbooks.stamps import WorkbookStamps, stamp_text
 from workbooks.tables import plan_stamps, plan_tables
 from workbooks.xlsx import AttachReport, RefreshReport, attach, refresh_file
@@ -382,6 +383,8 @@ def refresh_workbook(
     memory.keep_large_arrays_mapped()  # what each phase frees is returned before the next one's peak
     snapshot = load_snapshot(source, progress=progress)
     horizon = Horizon.from_as_of(snapshot.as_of_date, periods=months)
+    snapshot = snapshot.shipped_since(history_start(snapshot, horizon))  # the rest of the history is not read
+    memory.release_cycles()  # the export's parsed columns, before planning adds its own peak
     before = inputs_for(source, path, horizon)
     inputs, grow = new_forecast_months(before, horizon)
     names = table_names(path)
@@ -389,6 +392,7 @@ def refresh_workbook(
     progress.phase("planning")
     with reuse_answers(lp_answers(path)):  # an LP whose inputs did not change since the last run is not solved
         plan = plan_for(snapshot, horizon, inputs)
+    memory.release_cycles()  # the planner's leftovers, before the tables are built beside the plan
     progress.done(planned(plan))
     progress.phase(f"writing {path.name}")
     stamps = plan_stamps(plan)
@@ -408,6 +412,13 @@ def refresh_workbook(
             detail.discard()  # the staged files when the workbook was not replaced (else already moved)
     progress.done(f"wrote {path.name}: {sum(report.rows.values()):,} rows in {len(report.rows)} tables")
     return RefreshOutcome(plan, report, time.monotonic() - started, grow, outside)
+
+
+def history_start(snapshot: Snapshot, horizon: Horizon) -> pd.Timestamp:
+    """The first shipment date a refresh reads: the SKU shares' window (the plan's and every scenario's)
+    and the S&OP grid's actual months, whichever starts first."""
+    starts = [share_window(snapshot.as_of_date)[0], actuals_since(horizon)]
+    return min(start for start in starts if start is not None)
 
 
 def new_forecast_months(inputs: WorkbookInputs, horizon: Horizon) -> tuple[WorkbookInputs, tuple[str, ...]]:

@@ -9,9 +9,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+SHARE_MONTHS = 12
+"""Full months of shipments (before the as-of month) that a SKU's share of its family is measured over."""
+
+
+def share_window(as_of_date: pd.Timestamp, months: int = SHARE_MONTHS) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``[start, end)`` of the shipments :func:`history_shares` reads: the ``months`` full months before
+    the as-of month."""
+    first_current = pd.Timestamp(as_of_date).normalize().replace(day=1)
+    return first_current - pd.DateOffset(months=months), first_current
+
 
 def history_shares(
-    shipments: pd.DataFrame, items: pd.DataFrame, as_of_date: pd.Timestamp, months: int = 12
+    shipments: pd.DataFrame, items: pd.DataFrame, as_of_date: pd.Timestamp, months: int = SHARE_MONTHS
 ) -> pd.DataFrame:
     """Each SKU's share of its family's shipments over the last ``months`` full months before the as-of date.
 
@@ -19,8 +29,7 @@ def history_shares(
     no share rather than a negative one. A family without any (positive) history is split equally among
     its SKUs. Shares of a family sum to 1. Returns columns ``sku, family, share``.
     """
-    first_current = pd.Timestamp(as_of_date).normalize().replace(day=1)
-    window_start = first_current - pd.DateOffset(months=months)
+    window_start, first_current = share_window(as_of_date, months)
     dates = shipments["ship_date"]
     window = shipments[(dates >= window_start) & (dates < first_current)]
     net = window.groupby("sku")["qty"].sum().reindex(items["sku"], fill_value=0.0).clip(lower=0.0).to_numpy()

@@ -172,6 +172,17 @@ class Snapshot:
         """The as-of calendar date in the ERP's time zone, as a midnight timestamp."""
         return pd.Timestamp(self.as_of.date())
 
+    def shipped_since(self, start: pd.Timestamp) -> Snapshot:
+        """This snapshot with only the shipments dated ``start`` or later (renumbered, in their order).
+
+        For a job that reads recent history only (a refresh: a year of a 3-year history), so that the
+        rest is not held through it: same rows, same order, so every sum over them is the same.
+        """
+        shipments = self.shipments
+        recent = shipments[(shipments["ship_date"] >= start).to_numpy()]
+        recent.index = pd.RangeIndex(len(recent))  # a new frame of its own: renumbered, not copied
+        return Snapshot(self.source, self.as_of, {**self.frames, "shipments": recent})
+
 
 def _record_labels(entity: str, frame: pd.DataFrame, rows: pd.Index) -> list[str]:
     keys = [k for k in RECORD_KEYS[entity] if k in frame.columns]
@@ -206,24 +217,45 @@ def _distinct_texts(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
     return codes, pd.Series(uniques, dtype=object)
 
 
-def _text_values(raw: pd.Series, fill: str) -> tuple[pd.Series, pd.Series]:
+@dataclass(frozen=True)
+class _Texts:
+    """A column of texts as validated: stripped values (the fill where missing), the missing mask and,
+    for a column of distinct texts, each row's position in ``distinct`` (so a check runs once per text)."""
+
+    values: pd.Series
+    missing: pd.Series
+    codes: np.ndarray | None = None
+    distinct: pd.Series | None = None
+
+
+def _text_values(raw: pd.Series, fill: str) -> _Texts:
     """Stripped texts (``fill`` where missing) and the missing mask (NA or nothing but white space)."""
     distinct = _distinct_texts(raw)
     if distinct is None:
         missing = raw.isna() | (raw.astype(str).str.strip() == "") if raw.dtype == object else raw.isna()
-        return raw.where(~missing, fill).astype(str).str.strip(), missing
+        return _Texts(raw.where(~missing, fill).astype(str).str.strip(), missing)
     codes, texts = distinct
     stripped = texts.str.strip().to_numpy(dtype=object)
     blank = np.append(stripped == "", True)  # code -1 (missing) reads the appended True
     missing = blank[codes]
-    values = np.append(stripped, fill)[np.where(missing, len(stripped), codes)]
-    return pd.Series(values, index=raw.index, dtype=object), pd.Series(missing, index=raw.index)
+    choices = np.append(stripped, fill)
+    position = np.where(missing, len(stripped), codes)  # codes' own small integer type: no 1.4 M int64
+    values = pd.Series(choices[position], index=raw.index, dtype=object)
+    return _Texts(values, pd.Series(missing, index=raw.index), position, pd.Series(choices, dtype=object))
 
 
-def _per_text(values: pd.Series, check: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``check`` (text -> bool) applied once per distinct text of ``values`` (no NA) and spread over the rows."""
-    codes, uniques = pd.factorize(values)
-    result = check(pd.Series(uniques, dtype=object)).to_numpy(dtype=bool)
+def _per_text(texts: _Texts, check: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``check`` (text -> bool) applied once per distinct text of ``texts.values`` and spread over the rows.
+
+    With the positions of :func:`_text_values` no hash table is built (factorizing 1.4 M objects sizes
+    one for every row: ~50 MiB at SME-L); otherwise the values are factorized."""
+    if texts.codes is not None and texts.distinct is not None:
+        codes, distinct = texts.codes, texts.distinct
+    else:
+        codes, uniques = pd.factorize(texts.values)
+        distinct = pd.Series(uniques, dtype=object)
+    result = check(distinct).to_numpy(dtype=bool)
+    values = texts.values
     return pd.Series(result[codes] if len(result) else np.zeros(len(values), dtype=bool), index=values.index)
 
 
@@ -231,8 +263,7 @@ def _missing(raw: pd.Series) -> pd.Series:
     """NA, or (in a column of objects) a value that is nothing but white space."""
     if raw.dtype != object:
         return raw.isna()
-    _, missing = _text_values(raw, "")
-    return missing
+    return _text_values(raw, "").missing
 
 
 def _coerce(entity: str, frame: pd.DataFrame, rule: FieldRule) -> tuple[pd.Series, list[Issue]]:
@@ -240,14 +271,15 @@ def _coerce(entity: str, frame: pd.DataFrame, rule: FieldRule) -> tuple[pd.Serie
     issues: list[Issue] = []
     values: pd.Series
     if rule.kind in ("str", "choice"):
-        values, missing = _text_values(raw, "" if rule.default is None else str(rule.default))
+        texts = _text_values(raw, "" if rule.default is None else str(rule.default))
+        values, missing = texts.values, texts.missing
         if rule.kind == "choice":
-            bad = ~_per_text(values, lambda texts: texts.isin(rule.choices)) & ~missing
+            bad = ~_per_text(texts, lambda distinct: distinct.isin(rule.choices)) & ~missing
             expected = ", ".join(rule.choices)
             issues += _issues(entity, frame, rule.name, bad, lambda v: f"must be one of {expected}, got {v!r}")
         if rule.min_length and not rule.nullable:
             shortest = rule.min_length
-            bad = _per_text(values, lambda texts: texts.str.len() < shortest)
+            bad = _per_text(texts, lambda distinct: distinct.str.len() < shortest)
             bad &= ~(missing & (rule.required or rule.kind == "choice"))  # reported below as missing
             issues += _issues(entity, frame, rule.name, bad, lambda v: "must not be empty")
     elif rule.kind == "date":
@@ -257,7 +289,7 @@ def _coerce(entity: str, frame: pd.DataFrame, rule: FieldRule) -> tuple[pd.Serie
             values = pd.to_datetime(values, errors="coerce")
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_localize(None)
-        values = values.dt.normalize().astype("datetime64[ns]")
+        values = values.dt.normalize().astype("datetime64[ns]", copy=False)  # normalize made a new column
         bad = values.isna() & ~missing
         issues += _issues(entity, frame, rule.name, bad, lambda v: f"not a date: {v!r}")
     else:
@@ -302,14 +334,14 @@ def validate_frame(entity: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list
             if rule.required:
                 issues.append(Issue(entity, "-", "", rule.name, "column missing (required)"))
                 continue
-            frame = frame.copy()
+            frame = frame.copy(deep=False)  # the caller's frame keeps its columns; none of them is copied
             frame[rule.name] = pd.Series([rule.default] * len(frame), index=frame.index, dtype=object)
         values, found = _coerce(entity, frame, rule)
         out[rule.name] = values
         issues += found
     if any(i.row == "-" and i.message.startswith("column missing") for i in issues):
         return empty_frame(entity), issues
-    clean = pd.DataFrame(out, index=frame.index)
+    clean = pd.DataFrame(out, index=frame.index, copy=False)  # fresh columns: kept, not copied into blocks
     if entity in ("items", "work_centers"):
         key = "sku" if entity == "items" else "code"
         dup = clean[key].duplicated(keep="first") & (clean[key] != "")

@@ -176,6 +176,7 @@ def _solve(lp: highspy.HighsLp, dims: tuple[int, int, int], time_limit: float) -
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.passModel(lp)
+    _empty(lp)  # HiGHS has its own copy now: the model's ~8 MiB (SME-L) are not held through the solve
     h.run()
     status = h.getModelStatus()
     status_text = h.modelStatusToString(status)
@@ -192,6 +193,14 @@ def _solve(lp: highspy.HighsLp, dims: tuple[int, int, int], time_limit: float) -
     if store is not None:
         store.put(key, answer)
     return answer, False
+
+
+def _empty(lp: highspy.HighsLp) -> None:
+    """Drop the arrays of a model that has been passed to HiGHS (it is only read before: for the key)."""
+    none = np.empty(0)
+    lp.col_cost_, lp.col_lower_, lp.col_upper_, lp.row_lower_, lp.row_upper_ = none, none, none, none, none
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = np.zeros(1, dtype=np.int32), np.empty(0, dtype=np.int32)
+    lp.a_matrix_.value_ = none
 
 
 def shortage_costs(inputs: SupplyInputs, price: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -279,6 +288,7 @@ def solve_capacity_plan(
     v_parts.append(-np.ones(W * T))
     n_cols, n_rows = 4 * MT + W * T, 2 * MT + W * T
     start_idx, index, value = _csc(np.concatenate(r_parts), np.concatenate(c_parts), np.concatenate(v_parts), n_cols)
+    del r_parts, c_parts, v_parts  # the coordinates: not held through the solve
 
     short_cost = shortage_costs(inputs, price, cost)[rows]
     holding = cost[rows] * costs.holding_rate * months_per_bucket
@@ -304,6 +314,7 @@ def solve_capacity_plan(
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = start_idx, index, value
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_cols, n_rows
+    del start_idx, index, value  # the model holds its own copy
 
     answer, reused = _solve(lp, (MT, W, T), time_limit)
     x = answer.col_value

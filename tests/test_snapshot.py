@@ -147,3 +147,24 @@ def test_frames_are_numbered_from_zero_and_the_callers_frames_are_left_as_they_w
     assert snap.shipments["qty"].tolist() == [1.0, 2.0, -1.0]
     pd.testing.assert_frame_equal(shipments, before, check_exact=True)
     assert items.index.tolist() == [2, 3]
+
+
+def test_shipped_since_keeps_the_recent_shipments_in_their_order_and_every_other_entity() -> None:
+    """A job that reads a year of history holds only that year: the shipments from the date on, in their
+    order, numbered from zero; every other entity is the same frame."""
+    shipments = pd.DataFrame(
+        {
+            "sku": ["B-100", "B-200", "B-100", "B-200"],
+            "qty": [1.0, 2.0, -1.0, 4.0],
+            "ship_date": pd.to_datetime(["2025-10-31", "2025-11-01", "2023-01-05", "2026-11-20"]),
+            "customer": ["C1", "", "C2", "C3"],
+        }
+    )
+    snap = build_snapshot("test", AS_OF, {"items": ITEMS, "shipments": shipments})
+    recent = snap.shipped_since(pd.Timestamp("2025-11-01"))
+    assert recent.shipments["qty"].tolist() == [2.0, 4.0]
+    assert recent.shipments.index.equals(pd.RangeIndex(2))
+    assert recent.shipments.dtypes.equals(snap.shipments.dtypes)
+    assert (recent.source, recent.as_of) == (snap.source, snap.as_of)
+    assert all(recent.frames[e] is snap.frames[e] for e in snap.frames if e != "shipments")
+    assert len(snap.shipments) == 4  # the snapshot it came from is left as it was

@@ -161,3 +161,27 @@ def test_the_actuals_of_the_shown_months_are_those_of_the_whole_history(built: t
     assert len(expected) == 3 * whole["family"].nunique()
     pd.testing.assert_frame_equal(shown, expected, check_exact=True)
     assert monthly_actuals(snapshot.shipments, snapshot.items, []).empty
+
+
+def test_a_refresh_plans_from_the_history_it_keeps_exactly_as_from_the_whole_history(built: tuple[Path, Path]) -> None:
+    """A refresh keeps only the shipments it reads (the SKU shares' year, the grid's actual months): the
+    plan and every owned table are the same to the last bit as planned from the whole history."""
+    from sop_functions.buckets import Horizon
+    from workbooks.tables import plan_stamps
+
+    book, export = built
+    whole = pipeline.load_snapshot(str(export))
+    horizon = Horizon.from_as_of(whole.as_of_date, periods=18)
+    kept = whole.shipped_since(pipeline.history_start(whole, horizon))
+    assert 0 < len(kept.shipments) < len(whole.shipments)
+    inputs = pipeline.inputs_for(str(export), book, horizon)
+    plans = [pipeline.plan_for(snapshot, horizon, inputs) for snapshot in (whole, kept)]
+    stamps = plan_stamps(plans[0])
+    tables = [
+        pipeline.workbook_tables(plan, snapshot, inputs, stamps, planning=True, grid=True)
+        for plan, snapshot in zip(plans, (whole, kept), strict=True)
+    ]
+    assert set(tables[0]) == set(tables[1]) and layout.SOP_GRID_TABLE in tables[0]
+    for name, frame in tables[0].items():
+        pd.testing.assert_frame_equal(tables[1][name], frame, check_exact=True)
+    assert plans[1].notes == plans[0].notes

@@ -60,6 +60,11 @@ def history_labels(horizon: Horizon, months: int = HISTORY_MONTHS) -> list[str]:
     return [bucket_label(horizon.start - k, horizon.grain) + ACTUAL for k in range(months, 0, -1)]
 
 
+def actuals_since(horizon: Horizon) -> pd.Timestamp | None:
+    """The first day of the first month the grid's actual columns show (None: a weekly grid has none)."""
+    return (horizon.start - HISTORY_MONTHS).start_time if horizon.grain == "month" else None
+
+
 def grid_columns(horizon: Horizon) -> list[str]:
     """The grid's month columns: actual months, ``PAST_DUE``, the horizon's months."""
     return [*history_labels(horizon), *horizon.labels]

@@ -136,7 +136,7 @@ def _canonical(
             issues.append(FileIssue(name, f"{what}: {shown(value)}{hint(value, options)}", int(row), label))  # type: ignore[call-overload]
             failed.add((int(row), rule.name))  # type: ignore[call-overload]
         out[rule.name] = values
-    return pd.DataFrame(out, index=table.index), headers, failed
+    return pd.DataFrame(out, index=table.index, copy=False), headers, failed  # columns of this read's own
 
 
 def _as_of(root: Path, paths: list[Path], issues: list[FileIssue]) -> dt.datetime:

@@ -74,7 +74,7 @@ def _rows_indexed(frame: pd.DataFrame, first_row: int, typed: bool) -> pd.DataFr
     blank = np.ones(len(frame), dtype=bool)
     for _, column in frame.items():
         blank &= _blank(column, typed)
-    return frame[~blank]
+    return frame[~blank] if blank.any() else frame  # no blank row: no copy (and the index stays a range)
 
 
 def read_csv(path: Path, options: EntityOptions, issues: list[FileIssue]) -> pd.DataFrame | None:
