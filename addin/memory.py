@@ -10,7 +10,6 @@ refresh's peak RSS fell from ~404 to ~368 MiB (bench/RESULTS.md).
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -22,14 +21,21 @@ MMAP_THRESHOLD = 1 << 20
 """Allocations of at least 1 MiB (a column of 131,072 numbers) are mapped, and unmapped when freed."""
 
 
+def _glibc() -> ctypes.CDLL | None:
+    """The C library where it is glibc's (Linux), else None: its malloc tunables are glibc's own."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
 def keep_large_arrays_mapped() -> bool:
     """Fix glibc's mmap threshold for this process (no sliding); False where there is no glibc malloc."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt  # glibc's (musl has none)
-    except (OSError, AttributeError):
+    libc = _glibc()
+    mallopt = getattr(libc, "mallopt", None)  # glibc's (musl has none)
+    if mallopt is None:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
@@ -45,7 +51,7 @@ def release_cycles() -> int:
     return the free pages amid its heap too (``malloc_trim``; a no-op elsewhere).
     """
     freed = gc.collect()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):  # AttributeError: no glibc malloc (musl)
-            ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    trim = getattr(_glibc(), "malloc_trim", None)  # glibc's (musl has none)
+    if trim is not None:
+        trim(0)
     return freed
